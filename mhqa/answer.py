@@ -1,0 +1,120 @@
+"""Stage 8, evidence -> answer: an extractive, cited answer, or a refusal that says why.
+
+Every sentence of an answer is quoted verbatim from a passage and followed by the
+marker of its citation (one citation per document page). Nothing else is added.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .evidence import Evidence
+from .retrieve import Hits, Passage, Sentence
+
+REFUSAL = "The vetted sources do not answer this question."
+NOTICE = "Educational information from the listed sources, not a diagnosis or a substitute for professional care."
+ANSWERED, REFUSED = "answered", "refused"
+_EXPECTED_WORDS = {
+    "dose": "a dose",
+    "percentage": "a percentage or rate",
+    "number": "a number",
+    "age": "an age",
+    "duration": "a duration",
+    "name": "a specific name",
+}
+
+
+@dataclass
+class Citation:
+    id: int
+    source: str  # the PDF's file name
+    title: str
+    page: int  # 1-based physical page
+    quote: str  # the cited text, verbatim
+    score: float  # cosine similarity of the cited text to the question
+    context: str = ""  # the passage around the quote on that page (terminal only)
+
+
+@dataclass
+class Answer:
+    question: str
+    status: str
+    answer: str | None
+    reason: str | None
+    evidence: float
+    threshold: float
+    crisis: bool
+    citations: list[Citation]
+    signals: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        """The `--json` object: exactly these keys, in this order."""
+        return {
+            "question": self.question,
+            "status": self.status,
+            "answer": self.answer,
+            "reason": self.reason,
+            "evidence": round(self.evidence, 4),
+            "threshold": round(self.threshold, 4),
+            "crisis": self.crisis,
+            "citations": [
+                {"id": c.id, "source": c.source, "title": c.title, "page": c.page, "quote": c.quote, "score": round(c.score, 4)}
+                for c in self.citations
+            ],
+        }
+
+
+def _context(passage: Passage, page: int, quoted: list[Sentence]) -> str:
+    """The quoted sentences with one sentence either side on the same page: what a reader checks them against."""
+    units = [span[0] for span in passage.spans]
+    positions = [units.index(s.unit) for s in quoted if s.unit in units]
+    if not positions:
+        return " ".join(s.text for s in quoted)
+    first, last = max(0, min(positions) - 1), min(len(units) - 1, max(positions) + 1)
+    spans = [span for span in passage.spans[first : last + 1] if span[3] == page] or passage.spans[min(positions) : max(positions) + 1]
+    return passage.text[spans[0][1] : spans[-1][2]]
+
+
+def compose(question: str, evidence: Evidence, hits: Hits, threshold: float, crisis: bool) -> Answer:
+    """The answer for `question` if the evidence reaches `threshold`, else the refusal."""
+    if evidence.sentences and evidence.score >= threshold:
+        citations: dict[tuple[str, int], Citation] = {}
+        quoted: dict[tuple[str, int], list[Sentence]] = {}
+        parts = []
+        for sentence in evidence.sentences:
+            key = (sentence.passage.file, sentence.page)
+            if key not in citations:
+                citations[key] = Citation(len(citations) + 1, key[0], sentence.passage.title, key[1], "", sentence.similarity)
+                quoted[key] = []
+            quoted[key].append(sentence)
+            citations[key].score = max(citations[key].score, sentence.similarity)
+            parts.append(f"{sentence.text} [{citations[key].id}]")
+        for key, citation in citations.items():
+            citation.quote = " ".join(s.text for s in quoted[key])
+            citation.context = _context(quoted[key][0].passage, citation.page, quoted[key])
+        return Answer(question, ANSWERED, " ".join(parts), None, evidence.score, threshold, crisis, list(citations.values()), evidence.signals)
+    return Answer(question, REFUSED, None, refusal_reason(evidence, hits, threshold), evidence.score, threshold, crisis, closest(hits), evidence.signals)
+
+
+def closest(hits: Hits, count: int = 3) -> list[Citation]:
+    """The best sentence of each of the nearest passages, shown as insufficient evidence."""
+    best: dict[str, Sentence] = {}
+    for sentence in hits.sentences:
+        if sentence.passage.id not in best or sentence.similarity > best[sentence.passage.id].similarity:
+            best[sentence.passage.id] = sentence
+    ranked = sorted(best.values(), key=lambda s: -s.similarity)[:count]
+    return [
+        Citation(n, s.passage.file, s.passage.title, s.page, s.text, s.similarity, _context(s.passage, s.page, [s]))
+        for n, s in enumerate(ranked, 1)
+    ]
+
+
+def refusal_reason(evidence: Evidence, hits: Hits, threshold: float) -> str:
+    reasons = [f"evidence {evidence.score:.2f} is below the threshold {threshold:.2f}"]
+    if hits.unknown:
+        reasons.append("the sources never mention " + ", ".join(f"'{word}'" for word in hits.unknown[:4]))
+    if evidence.signals.get("type_gap"):
+        reasons.append(f"the question asks for {_EXPECTED_WORDS[evidence.expected or 'number']} and no close passage states one")
+    if evidence.signals.get("best", 0.0) < 0.45 and not hits.unknown:
+        reasons.append(f"the closest passage is only loosely related (similarity {evidence.signals.get('best', 0.0):.2f})")
+    return "; ".join(reasons)

@@ -1,0 +1,470 @@
+"""`mhqa index`: bring the index in line with the corpus, redoing only what changed.
+
+Plan: files are matched by content hash (SHA-256), so a renamed file keeps its
+vectors and a changed file is redone whole. A change of model or of the settings
+that shape chunks redoes everything. Run: the next generation is written beside
+the current one (store.py) and published at the end, so a crash leaves the index
+as it was, and a broken PDF is reported and skipped without touching the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator, Protocol
+
+from .chunk import HEADING, Chunk, Unit, chunk_document, embedding_text
+from .clean import DocumentInfo, clean_pages, describe_document, words_in_lines
+from .errors import CorpusError, UnreadablePdf
+from .manifest import DocumentRecord, FailedFile, Manifest, chunking_settings
+from .model import ModelInfo, describe_model, dictionary_words, load_tokenizer
+from .pdf import file_digest, read_pdf
+from .retrieve import lexical_index
+from .settings import Settings
+from .store import CHUNKS, UNITS, Generation, Index, Record
+
+ADDED, CHANGED, REMOVED, RENAMED, UNCHANGED, FAILED, IGNORED = (
+    "added", "changed", "removed", "renamed", "unchanged", "failed", "ignored",
+)
+
+
+class Progress(Protocol):
+    """What the indexer tells its caller while it works (the CLI draws rich progress bars).
+
+    `page` and `file_done` come from the reading thread, `embedded` from the main one.
+    """
+
+    def start(self, files: int) -> None: ...
+    def page(self, name: str, done: int, total: int) -> None: ...
+    def file_done(self, name: str) -> None: ...
+    def embedded(self, texts: int) -> None: ...
+    def note(self, message: str) -> None: ...
+
+
+class SilentProgress:
+    def start(self, files: int) -> None:
+        pass
+
+    def page(self, name: str, done: int, total: int) -> None:
+        pass
+
+    def file_done(self, name: str) -> None:
+        pass
+
+    def embedded(self, texts: int) -> None:
+        pass
+
+    def note(self, message: str) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class CorpusFile:
+    name: str  # path relative to the corpus folder, with forward slashes
+    path: Path
+    sha256: str
+    size: int
+
+
+@dataclass
+class Scan:
+    files: list[CorpusFile] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)  # not PDFs
+    unreadable: dict[str, str] = field(default_factory=dict)  # name -> reason (e.g. a broken link)
+
+
+@dataclass
+class FileAction:
+    name: str
+    action: str
+    detail: str = ""
+    pages: int = 0
+    chunks: int = 0
+
+
+@dataclass
+class Plan:
+    actions: list[FileAction]
+    rebuild_reason: str | None
+    to_index: list[CorpusFile]  # one file per new content hash
+    keep: dict[str, list[str]]  # sha -> names, for documents carried over
+    names: dict[str, list[str]]  # sha -> names in the corpus now
+
+    @property
+    def changes_index(self) -> bool:
+        return bool(self.to_index) or any(a.action in (REMOVED, RENAMED, CHANGED) for a in self.actions)
+
+
+@dataclass
+class IndexReport:
+    index: str
+    actions: list[FileAction]
+    rebuild_reason: str | None
+    dry_run: bool
+    seconds: float
+    documents: int = 0
+    pages: int = 0
+    chunks: int = 0
+    generation: str | None = None
+
+    @property
+    def failed(self) -> list[FileAction]:
+        return [a for a in self.actions if a.action == FAILED]
+
+
+# --- scan and plan -----------------------------------------------------------------------------
+
+
+def scan_corpus(corpus: Path) -> Scan:
+    """Every file under `corpus`: PDFs (by extension) with their hash, the rest noted as ignored."""
+    if not corpus.is_dir():
+        raise CorpusError(f"corpus folder not found: {corpus}")
+    scan = Scan()
+    for path in sorted(corpus.rglob("*")):
+        name = path.relative_to(corpus).as_posix()
+        if any(part.startswith(".") for part in path.relative_to(corpus).parts) or path.is_dir():
+            continue
+        if path.suffix.lower() != ".pdf":
+            if path.name not in ("SOURCES.md", "README.md"):
+                scan.ignored.append(name)
+            continue
+        if path.is_symlink() and not path.exists():
+            scan.unreadable[name] = "broken symbolic link (its target is missing)"
+            continue
+        try:
+            scan.files.append(CorpusFile(name, path, file_digest(path), path.stat().st_size))
+        except OSError as exc:
+            scan.unreadable[name] = f"cannot read the file: {exc.strerror or exc}"
+    return scan
+
+
+def make_plan(scan: Scan, manifest: Manifest | None, model: ModelInfo, chunking: dict) -> Plan:
+    names: dict[str, list[str]] = {}
+    for f in scan.files:
+        names.setdefault(f.sha256, []).append(f.name)
+    rebuild = _rebuild_reason(manifest, model, chunking)
+    old = {} if manifest is None or rebuild else manifest.documents
+    old_by_name = {} if manifest is None else manifest.by_name()
+    actions: list[FileAction] = []
+    to_index: list[CorpusFile] = []
+    keep: dict[str, list[str]] = {}
+    first_file = {f.sha256: f for f in reversed(scan.files)}
+    for sha, file_names in names.items():
+        if sha in old:
+            keep[sha] = file_names
+            previous = old[sha].names
+            for name in file_names:
+                if name in previous:
+                    actions.append(FileAction(name, UNCHANGED, pages=old[sha].pages, chunks=old[sha].chunks))
+                else:
+                    source = next((n for n in previous if n not in file_names), previous[0])
+                    actions.append(FileAction(name, RENAMED, f"same content as {source}", old[sha].pages, old[sha].chunks))
+            continue
+        to_index.append(first_file[sha])
+        for name in file_names:
+            was = old_by_name.get(name)
+            action = CHANGED if was is not None and not rebuild else ADDED
+            if rebuild and was is not None:
+                action = CHANGED
+            detail = "duplicate of " + file_names[0] if name != file_names[0] else ""
+            actions.append(FileAction(name, action, detail))
+    present = {name for file_names in names.values() for name in file_names}
+    if manifest is not None:
+        for record in manifest.documents.values():
+            for name in record.names:
+                if name not in present and record.sha256 not in names:
+                    actions.append(FileAction(name, REMOVED, pages=record.pages, chunks=record.chunks))
+    for name, reason in scan.unreadable.items():
+        actions.append(FileAction(name, FAILED, reason))
+    for name in scan.ignored:
+        actions.append(FileAction(name, IGNORED, "not a PDF"))
+    actions.sort(key=lambda a: a.name)
+    return Plan(actions, rebuild, to_index, keep, names)
+
+
+def _rebuild_reason(manifest: Manifest | None, model: ModelInfo, chunking: dict) -> str | None:
+    if manifest is None:
+        return None
+    if manifest.model.get("fingerprint") != model.fingerprint:
+        return f"the embedding model changed ({manifest.model.get('name')} -> {model.name}): rebuilding everything"
+    if manifest.chunking != chunking:
+        changed = ", ".join(
+            f"{key} {manifest.chunking.get(key)} -> {value}" for key, value in chunking.items() if manifest.chunking.get(key) != value
+        )
+        return f"chunking settings changed ({changed}): rebuilding everything"
+    return None
+
+
+# --- run ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Prepared:
+    file: CorpusFile
+    info: DocumentInfo
+    pages: int
+    units: list[Unit]
+    chunks: list[Chunk]
+    notes: list[str]
+
+
+@dataclass
+class _Failure:
+    file: CorpusFile
+    reason: str
+
+
+class _Preparer:
+    """PDF -> pages -> clean blocks -> units and chunks, for one file at a time."""
+
+    def __init__(self, model: ModelInfo, settings: Settings):
+        self._tokenizer = load_tokenizer(model)
+        self._dictionary = dictionary_words(model)
+        self._settings = settings
+        self._model = model
+
+    def count(self, texts: list[str]) -> list[int]:
+        return [len(e.ids) for e in self._tokenizer.encode_batch(texts, add_special_tokens=False)]
+
+    def __call__(self, file: CorpusFile, on_page=None) -> _Prepared | _Failure:
+        try:
+            document = read_pdf(file.path, on_page)
+            blocks = clean_pages(document.pages, self._dictionary | words_in_lines(document.pages))
+            if not blocks:
+                raise UnreadablePdf("no extractable text (scanned images? OCR is not supported)")
+        except UnreadablePdf as exc:
+            return _Failure(file, exc.reason)
+        except Exception as exc:  # a PDF that trips pypdf in a new way must not stop the run
+            return _Failure(file, f"could not be read ({type(exc).__name__}: {str(exc)[:120]})")
+        info = describe_document(blocks, document.metadata_title, file.path.name)
+        units, chunks = chunk_document(
+            blocks,
+            info.title,
+            file.sha256[:16],
+            self.count,
+            budget=self._settings.chunk_tokens,
+            overlap=self._settings.chunk_overlap,
+            hard_limit=self._model.max_tokens,
+        )
+        return _Prepared(file, info, len(document.pages), units, chunks, document.notes)
+
+
+def _read_in_background(files: list[CorpusFile], prepare: _Preparer, progress: Progress) -> Iterator[_Prepared | _Failure]:
+    """Read PDFs on a thread while the caller embeds: pypdf is Python, onnxruntime releases the GIL."""
+    results: queue.Queue = queue.Queue(maxsize=4)  # bounded: a huge corpus is never all in memory
+
+    def work() -> None:
+        try:
+            for file in files:
+                results.put(prepare(file, lambda done, total, name=file.name: progress.page(name, done, total)))
+                progress.file_done(file.name)
+        finally:
+            results.put(None)
+
+    threading.Thread(target=work, daemon=True, name="mhqa-read").start()
+    while (item := results.get()) is not None:
+        yield item
+
+
+_ENCODE_GROUP = 600  # texts embedded together: sorted by length across files, they pad far less
+
+
+def run_index(settings: Settings, progress: Progress | None = None, dry_run: bool = False) -> IndexReport:
+    """Index `settings.corpus` into `settings.index` (or the Chroma server); see the module doc."""
+    progress = progress or SilentProgress()
+    started = time.monotonic()
+    index = Index(settings)
+    model = describe_model(settings.model_path)
+    chunking = chunking_settings(settings.chunk_tokens, settings.chunk_overlap)
+    with index.writer_lock():
+        manifest = index.current_manifest()
+        scan = scan_corpus(settings.corpus)
+        plan = make_plan(scan, manifest, model, chunking)
+        report = IndexReport(index.describe(), plan.actions, plan.rebuild_reason, dry_run, 0.0)
+        if dry_run or (manifest is not None and not plan.changes_index):
+            _fill_totals(report, manifest)
+            report.seconds = time.monotonic() - started
+            return report
+        if not scan.files:
+            raise CorpusError(f"no PDF files in {settings.corpus}")
+        if plan.rebuild_reason:
+            progress.note(plan.rebuild_reason)
+        index.collect_garbage()  # leftovers of a crashed run
+        new_manifest = _write_generation(index, manifest, plan, model, chunking, settings, progress)
+        index.collect_garbage()
+    _fill_totals(report, new_manifest)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _fill_totals(report: IndexReport, manifest: Manifest | None) -> None:
+    if manifest is not None:
+        report.documents = len(manifest.documents)
+        report.pages = manifest.total_pages
+        report.chunks = manifest.total_chunks
+        report.generation = manifest.generation
+
+
+def _write_generation(index, manifest, plan, model, chunking, settings, progress) -> Manifest:
+    from .embed import load_encoder
+
+    encoder = load_encoder(model, settings.cache, notify=progress.note, bulk=True)
+    generation = index.create_generation(model.as_metadata())
+    documents: dict[str, DocumentRecord] = {}
+    if manifest is not None and plan.keep:
+        _carry_over(index.open(), generation, plan.keep)
+        for sha, names in plan.keep.items():
+            documents[sha] = manifest.documents[sha]
+            documents[sha].names = names
+    failed = {a.name: FailedFile(a.name, None, a.detail) for a in plan.actions if a.action == FAILED}
+    by_name = {a.name: a for a in plan.actions}
+    progress.start(len(plan.to_index))
+    pending: list[_Prepared] = []
+
+    writer = _DocumentWriter(generation, encoder, plan.names, progress)
+
+    def store_pending() -> None:
+        for record in writer.write(pending):
+            documents[record.sha256] = record
+            for name in record.names:
+                action = by_name[name]
+                action.pages, action.chunks = record.pages, record.chunks
+                action.detail = "; ".join(filter(None, [action.detail, *record.notes]))
+        pending.clear()
+
+    for item in _read_in_background(plan.to_index, _Preparer(model, settings), progress):
+        if isinstance(item, _Failure):
+            for name in plan.names[item.file.sha256]:
+                by_name[name].action, by_name[name].detail = FAILED, item.reason
+                failed[name] = FailedFile(name, item.file.sha256, item.reason)
+            continue
+        pending.append(item)
+        if sum(len(p.chunks) + len(p.units) for p in pending) >= _ENCODE_GROUP:
+            store_pending()
+    store_pending()
+    writer.finish()
+    if not documents:
+        raise CorpusError("no PDF in the corpus could be indexed; nothing was changed")
+    lexical_index(generation)  # BM25 arrays written with the generation, before it is published
+    new_manifest = Manifest(
+        generation=generation.name,
+        created_at=_now(),
+        model=model.as_metadata(),
+        chunking=chunking,
+        documents=documents,
+        failed=failed,
+    )
+    index.publish(generation, new_manifest)
+    return new_manifest
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _carry_over(old: Generation, new: Generation, keep: dict[str, list[str]]) -> None:
+    """Copy the vectors of unchanged documents into the new generation, applying renames."""
+    try:
+        for which in (CHUNKS, UNITS):
+            batch: list[Record] = []
+            for record in old.scan(which, embeddings=True):
+                names = keep.get(record.metadata.get("sha"))
+                if names is None:
+                    continue
+                record.metadata = {**record.metadata, "file": names[0]}
+                batch.append(record)
+                if len(batch) >= 500:
+                    new.add(which, batch)
+                    batch = []
+            if batch:
+                new.add(which, batch)
+    finally:
+        old.close()
+
+
+class _DocumentWriter:
+    """Embeds groups of prepared documents and adds them to the new generation.
+
+    A group is embedded in one length-sorted pass; its Chroma writes run on a
+    thread while the next group is embedded. Unit texts repeated across documents
+    (boilerplate) are embedded once.
+    """
+
+    def __init__(self, generation: Generation, encoder, names: dict[str, list[str]], progress: Progress):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._generation, self._encoder, self._names, self._progress = generation, encoder, names, progress
+        self._unit_vectors: dict[str, object] = {}
+        self._writes = ThreadPoolExecutor(1, thread_name_prefix="mhqa-write")
+        self._last = None
+        self._embedded = 0
+
+    def write(self, group: list[_Prepared]) -> list[DocumentRecord]:
+        if not group:
+            return []
+        chunk_texts = [embedding_text(p.info.title, c.section, c.text) for p in group for c in p.chunks]
+        new_units = list(dict.fromkeys(u.text for p in group for u in p.units if u.kind != HEADING and u.text not in self._unit_vectors))
+        done = self._embedded
+        vectors = self._encoder.encode(chunk_texts + new_units, progress=lambda n: self._progress.embedded(done + n))
+        self._embedded += len(vectors)
+        self._unit_vectors.update(zip(new_units, vectors[len(chunk_texts) :]))
+        chunk_vectors = iter(vectors[: len(chunk_texts)])
+        records, batches = [], []
+        for prepared in group:
+            sha = prepared.file.sha256
+            base = {"sha": sha, "file": self._names[sha][0], "title": prepared.info.title}
+            pages = {unit.index: unit.page for unit in prepared.units}
+            home = {}  # unit -> the first chunk holding it
+            for chunk in prepared.chunks:
+                for unit in chunk.unit_indexes:
+                    home.setdefault(unit, chunk.id)
+            batches.append((CHUNKS, [_chunk_record(chunk, base, pages, next(chunk_vectors)) for chunk in prepared.chunks]))
+            batches.append((UNITS, [_unit_record(unit, sha, home[unit.index], base, self._unit_vectors[unit.text]) for unit in prepared.units if unit.kind != HEADING]))
+            records.append(_record(prepared, self._names[sha]))
+        self.finish()
+        self._last = self._writes.submit(lambda: [self._generation.add(which, batch) for which, batch in batches])
+        return records
+
+    def finish(self) -> None:
+        """Wait for the writes under way (and raise their error, if any)."""
+        if self._last is not None:
+            self._last.result()
+            self._last = None
+
+
+def _chunk_record(chunk: Chunk, base: dict, pages: dict[int, int], vector) -> Record:
+    spans = [[unit, start, end, pages[unit]] for unit, start, end in chunk.spans]
+    metadata = {**base, "section": chunk.section, "position": chunk.position, "page": spans[0][3], "spans": json.dumps(spans)}
+    return Record(chunk.id, chunk.text, metadata, vector)
+
+
+def _unit_record(unit: Unit, sha: str, chunk_id: str, base: dict, vector) -> Record:
+    metadata = {**base, "page": unit.page, "kind": unit.kind, "section": unit.section, "unit": unit.index, "chunk": chunk_id}
+    return Record(unit_id(sha, unit.index), unit.text, metadata, vector)
+
+
+def _record(prepared: _Prepared, names: list[str]) -> DocumentRecord:
+    return DocumentRecord(
+        sha256=prepared.file.sha256,
+        names=names,
+        size=prepared.file.size,
+        pages=prepared.pages,
+        chunks=len(prepared.chunks),
+        units=len(prepared.units),
+        chunk_ids=[chunk.id for chunk in prepared.chunks],
+        title=prepared.info.title,
+        indexed_at=_now(),
+        publisher=prepared.info.publisher,
+        publication_no=prepared.info.publication_no,
+        year=prepared.info.year,
+        notes=prepared.notes,
+    )
+
+
+def unit_id(sha: str, index: int) -> str:
+    return f"{sha[:16]}-u{index:05d}"

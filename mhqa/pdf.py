@@ -1,0 +1,217 @@
+"""Stage 1, PDF -> pages: read one file with pypdf into page texts, or say why it cannot be read.
+
+pypdf reports problems through the `pypdf` logger and `warnings`; both are
+captured here and kept as notes, so they never reach the user's terminal as noise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+from .errors import UnreadablePdf
+
+
+@dataclass(frozen=True)
+class PdfLine:
+    text: str
+    size: float  # effective font size of the line's largest text
+    bold: bool  # every non-blank piece of the line is in a bold face
+
+
+@dataclass(frozen=True)
+class PdfPage:
+    number: int  # 1-based physical page
+    lines: tuple[PdfLine, ...]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.lines)
+
+
+@dataclass
+class PdfDocument:
+    path: Path
+    pages: list[PdfPage]
+    metadata_title: str | None
+    notes: list[str] = field(default_factory=list)  # pages skipped, damage pypdf recovered from
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+_MAGIC = [
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"PK\x03\x04", "a ZIP archive or Office document"),
+    (b"{\\rtf", "an RTF document"),
+    (b"<!DOCTYPE html", "an HTML page"),
+    (b"<html", "an HTML page"),
+]
+
+
+def _sniff_not_pdf(head: bytes) -> str:
+    for magic, what in _MAGIC:
+        if head.lstrip().lower().startswith(magic.lower()):
+            return f"not a PDF (it looks like {what})"
+    try:
+        head.decode("utf-8")
+        return "not a PDF (it looks like plain text)"
+    except UnicodeDecodeError:
+        return "not a PDF (no %PDF header)"
+
+
+class _LogCollector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+class _quiet_pypdf:
+    """Route pypdf's logger and warnings into a list for the duration of a read."""
+
+    def __enter__(self) -> list[str]:
+        self._logger = logging.getLogger("pypdf")
+        self._collector = _LogCollector()
+        self._saved = (self._logger.handlers[:], self._logger.propagate, self._logger.level)
+        self._logger.handlers = [self._collector]
+        self._logger.propagate = False
+        self._logger.setLevel(logging.WARNING)
+        self._warnings = warnings.catch_warnings(record=True)
+        self._caught = self._warnings.__enter__()
+        warnings.simplefilter("always")
+        return self._collector.messages
+
+    def __exit__(self, *exc: object) -> None:
+        self._collector.messages.extend(str(w.message) for w in self._caught)
+        self._warnings.__exit__(*exc)
+        self._logger.handlers, self._logger.propagate, level = self._saved
+        self._logger.setLevel(level)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:160]
+
+
+def read_pdf(path: Path, on_page: Callable[[int, int], None] | None = None) -> PdfDocument:
+    """Read `path`; raise UnreadablePdf with a maintainer-facing reason if it cannot be indexed."""
+    import pypdf
+    from pypdf.errors import FileNotDecryptedError, PdfReadError
+
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            head = handle.read(1024)
+    except OSError as exc:
+        raise UnreadablePdf(f"cannot open the file: {exc.strerror or exc}") from None
+    if size == 0:
+        raise UnreadablePdf("empty file (0 bytes)")
+    if b"%PDF-" not in head:
+        raise UnreadablePdf(_sniff_not_pdf(head))
+
+    with _quiet_pypdf() as log:
+        try:
+            reader = pypdf.PdfReader(path, strict=False)
+            if reader.is_encrypted:
+                try:
+                    ok = reader.decrypt("")
+                except Exception as exc:  # pypdf raises several types for unsupported ciphers
+                    raise UnreadablePdf(f"encrypted and cannot be decrypted: {_short(exc)}") from None
+                if not ok:
+                    raise UnreadablePdf("encrypted: a password is required to open it")
+            count = len(reader.pages)
+            if count == 0:
+                raise UnreadablePdf("the PDF has no pages")
+            title = None
+            try:
+                title = (reader.metadata or {}).get("/Title")
+            except Exception:  # a damaged info dictionary only costs us the title
+                title = None
+        except UnreadablePdf:
+            raise
+        except FileNotDecryptedError:
+            raise UnreadablePdf("encrypted: a password is required to open it") from None
+        except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError) as exc:
+            raise UnreadablePdf(f"damaged or truncated PDF ({_short(exc)})") from None
+        except RecursionError:
+            raise UnreadablePdf("damaged PDF (its object tree loops)") from None
+
+        notes: list[str] = []
+        result: list[PdfPage] = []
+        texts_found = 0
+        for index in range(count):
+            try:
+                lines = _styled_lines(reader.pages[index])
+            except FileNotDecryptedError:
+                raise UnreadablePdf("encrypted: a password is required to open it") from None
+            except Exception as exc:  # one bad page must not cost the others
+                notes.append(f"page {index + 1} could not be read ({_short(exc)}); skipped")
+                lines = ()
+            if any(line.text.strip() for line in lines):
+                texts_found += 1
+            result.append(PdfPage(index + 1, lines))
+            if on_page:
+                on_page(index + 1, count)
+    if texts_found == 0:
+        if notes and len(notes) == count:
+            raise UnreadablePdf("no page could be read: " + notes[0])
+        raise UnreadablePdf("no extractable text (scanned images? OCR is not supported)")
+    if any("xref" in message.lower() or "startxref" in message.lower() for message in log):
+        notes.append("its cross-reference table was damaged; pypdf rebuilt it")
+    return PdfDocument(path=path, pages=result, metadata_title=_clean_title(title), notes=notes)
+
+
+_BOLD_FACES = ("bold", "black", "semibold", "heavy", "-md")
+
+
+def _styled_lines(page) -> tuple[PdfLine, ...]:
+    """The page's text as pypdf extracts it, line by line, with the font size and weight of each line.
+
+    pypdf's visitor sees exactly the pieces extract_text joins, so the text is the same;
+    the style lets clean.py tell headings from body text without guessing from wording.
+    """
+    pieces: list[list[tuple[str, float, bool]]] = [[]]
+
+    def visit(text, cm, tm, font, size) -> None:
+        scale = abs(tm[3] * cm[3]) or 1.0
+        name = str((font or {}).get("/BaseFont", "")).lower()
+        bold = any(face in name for face in _BOLD_FACES)
+        for i, part in enumerate(text.split("\n")):
+            if i:
+                pieces.append([])
+            if part:
+                pieces[-1].append((part, round(size * scale, 1), bold))
+
+    page.extract_text(visitor_text=visit)
+    lines = []
+    for parts in pieces:
+        text = "".join(part for part, _, _ in parts)
+        signal = [p for p in parts if p[0].strip() and p[0].strip() not in "●•▪◦"]
+        if text.strip():
+            size = max((p[1] for p in signal), default=0.0)
+            lines.append(PdfLine(text, size, bool(signal) and all(p[2] for p in signal)))
+    return tuple(lines)
+
+
+_TITLE_SUFFIX = re.compile(r"\s*[-|–]\s*National Institute of Mental Health.*$", re.IGNORECASE)
+
+
+def _clean_title(title: object) -> str | None:
+    if not isinstance(title, str):
+        return None
+    title = _TITLE_SUFFIX.sub("", " ".join(title.split()))
+    return title or None

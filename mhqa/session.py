@@ -1,0 +1,90 @@
+"""A question session: the index, the encoder and the BM25 arrays, opened once and asked many times.
+
+`ask`, `faq`, `eval` and `chat` all go through Session.ask, so a question takes
+the same path everywhere: clean -> crisis check -> hits -> evidence -> answer.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from .answer import Answer, compose
+from .clean import clean_chars
+from .crisis import signals_crisis
+from .embed import load_encoder
+from .errors import ModelMismatch, UsageError
+from .evidence import assess
+from .indexer import Progress, run_index
+from .model import describe_model
+from .retrieve import Searcher, lexical_index
+from .settings import Settings
+from .store import Generation, Index
+
+MIN_PASSAGES = 6  # passages read for sentences, whatever --top-k says
+
+
+class Session:
+    def __init__(self, settings: Settings, generation: Generation, searcher: Searcher):
+        self.settings = settings
+        self.generation = generation
+        self.searcher = searcher
+
+    @property
+    def manifest(self):
+        return self.generation.manifest
+
+    def ask(self, question: str, max_sentences: int | None = None, min_evidence: float | None = None) -> Answer:
+        text = " ".join(clean_chars(question).split())
+        if not text:
+            raise UsageError("the question is empty")
+        crisis = signals_crisis(text)
+        hits = self.searcher.search(text, passages=max(self.settings.top_k, MIN_PASSAGES))
+        hits.passages = hits.passages[: max(self.settings.top_k, MIN_PASSAGES)]
+        evidence = assess(hits, max_sentences or self.settings.max_sentences)
+        threshold = self.settings.min_evidence if min_evidence is None else min_evidence
+        answer = compose(question, evidence, hits, threshold, crisis)
+        answer.citations = answer.citations[: self.settings.top_k]
+        if self.settings.log_file:
+            _log(self.settings.log_file, answer)
+        return answer
+
+    def close(self) -> None:
+        self.generation.close()
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_session(settings: Settings, progress: Progress | None = None) -> Session:
+    """Open the current index for questions, building it first if an embedded index does not exist yet."""
+    index = Index(settings)
+    if not settings.uses_server and index.backend.read_pointer() is None:
+        if progress is not None:
+            progress.note(f"No index at {settings.index} yet: indexing {settings.corpus} first.")
+        run_index(settings, progress)
+    generation = index.open()  # Chroma opens on a thread while the encoder loads here
+    try:
+        model = describe_model(settings.model_path)
+        built_with = generation.manifest.model
+        if built_with.get("fingerprint") != model.fingerprint:
+            raise ModelMismatch(
+                f"the index was built with the model {built_with.get('name')} ({built_with.get('fingerprint')}), "
+                f"but {model.name} ({model.fingerprint}) is configured: use the same model, or run `mhqa index` to rebuild"
+            )
+        encoder = load_encoder(model, settings.cache, notify=progress.note if progress else None)
+        return Session(settings, generation, Searcher(generation, encoder, lexical_index(generation)))
+    except BaseException:
+        generation.close()
+        raise
+
+
+def _log(path: Path, answer: Answer) -> None:
+    """Only when the user asked for a log (--log / MHQA_LOG_FILE): one JSON line per question."""
+    entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "question": answer.question, "status": answer.status, "evidence": round(answer.evidence, 4)}
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
