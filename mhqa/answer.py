@@ -46,6 +46,8 @@ class Answer:
     crisis: bool
     citations: list[Citation]
     signals: dict[str, float] = field(default_factory=dict)
+    ranked: list[tuple[str, int]] = field(default_factory=list)  # citations, then other passages (for eval)
+    sentences: list[tuple[str, int]] = field(default_factory=list)  # (quoted sentence, citation id): `answer` is joined from these
 
     def to_json(self) -> dict:
         """The `--json` object: exactly these keys, in this order."""
@@ -77,10 +79,31 @@ def _context(passage: Passage, page: int, quoted: list[Sentence]) -> str:
 
 def compose(question: str, evidence: Evidence, hits: Hits, threshold: float, crisis: bool) -> Answer:
     """The answer for `question` if the evidence reaches `threshold`, else the refusal."""
+    answer = _compose(question, evidence, hits, threshold, crisis)
+    answer.ranked = list(dict.fromkeys([(c.source, c.page) for c in answer.citations] + _passage_pages(hits)))
+    return answer
+
+
+def _best_sentences(hits: Hits) -> dict[str, Sentence]:
+    """The sentence most similar to the question, per passage id."""
+    best: dict[str, Sentence] = {}
+    for sentence in hits.sentences:
+        if sentence.passage.id not in best or sentence.similarity > best[sentence.passage.id].similarity:
+            best[sentence.passage.id] = sentence
+    return best
+
+
+def _passage_pages(hits: Hits) -> list[tuple[str, int]]:
+    """Each retrieved passage, in rank order, at the page of its best sentence."""
+    best = _best_sentences(hits)
+    return [(p.file, best[p.id].page if p.id in best else p.page) for p in hits.passages]
+
+
+def _compose(question: str, evidence: Evidence, hits: Hits, threshold: float, crisis: bool) -> Answer:
     if evidence.sentences and evidence.score >= threshold:
         citations: dict[tuple[str, int], Citation] = {}
         quoted: dict[tuple[str, int], list[Sentence]] = {}
-        parts = []
+        sentences: list[tuple[str, int]] = []
         for sentence in evidence.sentences:
             key = (sentence.passage.file, sentence.page)
             if key not in citations:
@@ -88,21 +111,18 @@ def compose(question: str, evidence: Evidence, hits: Hits, threshold: float, cri
                 quoted[key] = []
             quoted[key].append(sentence)
             citations[key].score = max(citations[key].score, sentence.similarity)
-            parts.append(f"{sentence.text} [{citations[key].id}]")
+            sentences.append((sentence.text, citations[key].id))
         for key, citation in citations.items():
             citation.quote = " ".join(s.text for s in quoted[key])
             citation.context = _context(quoted[key][0].passage, citation.page, quoted[key])
-        return Answer(question, ANSWERED, " ".join(parts), None, evidence.score, threshold, crisis, list(citations.values()), evidence.signals)
+        text = " ".join(f"{quoted_text} [{n}]" for quoted_text, n in sentences)
+        return Answer(question, ANSWERED, text, None, evidence.score, threshold, crisis, list(citations.values()), evidence.signals, sentences=sentences)
     return Answer(question, REFUSED, None, refusal_reason(evidence, hits, threshold), evidence.score, threshold, crisis, closest(hits), evidence.signals)
 
 
 def closest(hits: Hits, count: int = 3) -> list[Citation]:
     """The best sentence of each of the nearest passages, shown as insufficient evidence."""
-    best: dict[str, Sentence] = {}
-    for sentence in hits.sentences:
-        if sentence.passage.id not in best or sentence.similarity > best[sentence.passage.id].similarity:
-            best[sentence.passage.id] = sentence
-    ranked = sorted(best.values(), key=lambda s: -s.similarity)[:count]
+    ranked = sorted(_best_sentences(hits).values(), key=lambda s: -s.similarity)[:count]
     return [
         Citation(n, s.passage.file, s.passage.title, s.page, s.text, s.similarity, _context(s.passage, s.page, [s]))
         for n, s in enumerate(ranked, 1)

@@ -1,20 +1,27 @@
 """Stage 7, hits -> evidence: choose the sentences that answer, and score how well they do.
 
 Selection: the candidate sentences of the retrieved passages are ranked by their
-cosine similarity to the question plus a bonus for sharing its terms, and picked
-by maximal marginal relevance (so the answer does not repeat itself), stopping
-when the next sentence is much weaker than the best.
+cosine similarity to the question, plus their passage's similarity (context), a
+bonus for sharing the question's terms and one for stating the kind of fact it
+asks for; they are picked by maximal marginal relevance (the answer does not
+repeat itself), from the best sentence's page, stopping when the next sentence
+is much weaker than the best. Sentences that only point elsewhere ("Learn more
+about ...", web addresses) are never chosen.
 
-Evidence score (0..1): a logistic combination of signals that separate questions
-the corpus answers from those it does not (weights fitted on the calibration
-half of tests/data/questions.jsonl by bench/fit_evidence.py):
-  best      cosine similarity of the best sentence to the question
-  passage   cosine similarity of the best passage (chunk)
-  coverage  share of the question's content terms found in the chosen sentences
-  unknown   share of the question's content words the corpus never uses
-  type_gap  1 when the question asks for a number, dose, percentage, duration,
-            age or a name and no chosen sentence contains one
-  agreement overlap of the dense and lexical top-5 passages
+Evidence score (0..1): a logistic combination of signals that separate the
+questions the corpus answers from those it does not (weights fitted on the
+calibration half of tests/data/questions.jsonl by bench/fit_evidence.py):
+  best          cosine similarity of the best sentence to the question
+  weak          how far that similarity is below 0.6 (0 above): a low one is damning
+  passage       cosine similarity of the best passage (chunk)
+  agreement     overlap of the dense and lexical top-5 passages
+  unknown       share of the question's content words the corpus never uses
+  rare_unknown  1 when one of those is not a common English word either (a topic
+                the corpus lacks: "dyslexia", "psilocybin"), not a stray "grandpa"
+  uncovered     1 when the chosen sentences share none of the question's terms
+  type_gap      1 when the question asks for a dose, percentage, number, duration,
+                age, frequency, cost, name, person or ranking and no chosen
+                sentence states one
 """
 
 from __future__ import annotations
@@ -31,12 +38,16 @@ from .retrieve import Hits, Sentence
 
 MMR_LAMBDA = 0.75
 TERM_BONUS = 0.15
-RELATIVE_FLOOR = 0.12  # a sentence this much weaker than the best is not added
+TYPE_BONUS = 0.1  # for a sentence stating the kind of fact the question asks for
+PASSAGE_WEIGHT = 0.7  # weight of the sentence's passage similarity (its context) in its rank
+RELATIVE_FLOOR = 0.10  # a sentence this much weaker than the best is not added
+OTHER_PAGE_FLOOR = 0.0  # ... and from another page than the best, only if as strong (so answers cite one page)
 ABSOLUTE_FLOOR = 0.30
 WORD_BUDGET = 90
+WEAK_BELOW = 0.6
 
 # Fitted weights (intercept first); see the module doc.
-WEIGHTS = {"bias": -9.0, "best": 9.0, "passage": 4.0, "coverage": 3.0, "unknown": -4.0, "type_gap": -2.5, "agreement": 0.5}
+WEIGHTS = {"bias": -4.688, "best": 5.145, "passage": 5.539, "unknown": -3.847, "type_gap": -5.224, "agreement": 4.345, "weak": -4.0, "uncovered": -1.418, "rare_unknown": -2.172}
 
 
 @dataclass
@@ -49,36 +60,52 @@ class Evidence:
 
 # --- what kind of fact a question asks for ---------------------------------------------------
 
-_EXPECTS = [
-    ("dose", r"\b(dose|dosage|doses|mg|milligrams?|how much .{0,30}(take|give|prescribe))\b"),
-    ("percentage", r"\b(percent|percentage|%|what share|what proportion|how many (people|adults|children|kids|women|men|teens|americans|patients)|how common|prevalence|rate)\b"),
-    ("number", r"\b(how many|number of|how much)\b"),
-    ("age", r"\b(what age|which age|how old|at what age|age of onset|youngest age|minimum age)\b"),
-    ("duration", r"\b(how long|how many (weeks|months|years|days|hours|sessions)|how soon|how quickly|when will|duration)\b"),
-    ("name", r"\b(which (drug|medication|medicine|ssri|antidepressant|brand|pill|app|test)|what (brand|drug|medication) name|best (ssri|antidepressant|medication|drug|pill)|name (of|the))\b"),
+# (kind, question pattern, pattern a supporting sentence must match), tried in this order.
+_NUMBER_WORDS = r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|hundred|dozen|half)"
+_FACT_TYPES = [
+    ("cost", r"\b(cost|costs|price|how much .{0,40}\b(pay|charge|spend)|covered by insurance|insurance cover)", r"\$\s?\d|\bdollars?\b|\b(cost|price|insurance)\b"),
+    ("dose", r"\b(dose|dosage|doses|mg|milligrams?|iu|units|how much .{0,30}\b(take|give|prescribe))\b", rf"\b\d+(\.\d+)?\s?(mg|milligrams?|micrograms?|mcg|iu|units)\b"),
+    ("percentage", r"\b(percent|percentage|%|what share|what proportion|what fraction|how many (people|adults|children|kids|women|men|teens|americans|patients|moms|mothers)|how common|prevalence|success rate|recovery rate|rate of)\b", rf"\d+(\.\d+)?\s?(%|percent)|\b{_NUMBER_WORDS}[\d,]*\s+(\w+\s+){{0,2}}(in|out of|per)\s+(every\s+)?{_NUMBER_WORDS}[\d,]*\b|\b(million|billion|majority|minority|half of|third of|quarter of)\b"),
+    ("frequency", r"\b(how often|how frequently|how many times)\b", rf"\b(daily|weekly|monthly|yearly|annually|every (day|week|month|year|\d+)|{_NUMBER_WORDS} times? (a|per|each)|once (a|per)|twice)\b"),
+    ("age", r"\b(what age|which age|how old|at what age|age of onset|youngest age|minimum age|ages? (does|do|can|is)|by what age)\b", rf"\b(ages?|aged)\b|\b\d+\s?(years?|-year)[- ]old\b|\b(teens?|childhood|adolescen\w*|early adulthood|infancy|preschool)\b"),
+    ("duration", r"\b(how long|how many (weeks|months|years|days|hours|minutes|sessions)|how soon|how quickly|how fast|duration)\b", rf"\b({_NUMBER_WORDS}|a|an|a couple of|a few|several|few|many)\s?(-|–|−|to)?\s?{_NUMBER_WORDS}?\s?(minutes?|hours?|days?|weeks?|months?|years?|sessions?)\b"),
+    ("number", r"\b(how many|number of|how much)\b", rf"\b{_NUMBER_WORDS}\b"),
+    ("person", r"\b(who (developed|invented|created|discovered|founded|wrote|first)|whose|named after)\b", r"\b(Dr\.|[A-Z][a-z]+ [A-Z][a-z]+ (developed|created|invented|founded))"),
+    ("comparison", r"\b(best|most effective|safest|first choice|least \w+)\b|\b(better|worse|safer|stronger) than\b|\bwhich .{0,40}\b(or|versus|vs)\b|\b(or|versus|vs\.?) \w+ (better|safer|best)\b", r"\b(best|better|most effective|more effective|less effective|gold standard|first[- ]line|first choice|preferred|superior|least|fewer|compared (to|with)|than)\b"),
+    ("name", r"\b(which (drug|medication|medicine|ssri|snri|antidepressant|antipsychotic|brand|pill|app|test|one)|what (brand|drug|medication|medicine) name|names? of)\b", r"\b[a-z]{3,}(?:xetine|traline|pine|pion|olone|pram|zepam|zolam|thium|proate|idone|azole|amine|apine|etine|ipramine|ine)\b"),
 ]
-_SUPPORTS = {
-    "dose": r"\b\d+(\.\d+)?\s?(mg|milligrams?|micrograms?|mcg)\b",
-    "percentage": r"(\d+(\.\d+)?\s?(%|percent)|\b(one|two|three|four|five) in (two|three|four|five|ten|\d+)\b|\b\d+ (out of|in) \d+\b|\bmillion\b|\bmost\b)",
-    "number": r"(\b\d+\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|dozen|several|few|many)\b)",
-    "age": r"(\bage[sd]?\b|\b\d+\s?(years?|-year)[- ]old\b|\bteens?\b|\bchildhood\b|\badolescen|\bearly adulthood\b|\bbefore (the )?age\b|\bby age\b|\bunder \d+\b)",
-    "duration": r"(\b\d+\s?(-|–|−|to)?\s?\d*\s?(minutes?|hours?|days?|weeks?|months?|years?)\b|\b(several|few|many) (minutes|hours|days|weeks|months|years)\b|\b(weeks|months|years)\b)",
-    "name": r"\b[A-Z][a-z]+(?:ine|am|ate|one|ol|ide|pam|lam|ium)\b|\b(lithium|esketamine|clozapine|brexanolone|zuranolone|fluoxetine|ssris?|snris?|stimulants?|antipsychotics?)\b",
-}
 
 
 def expected_fact(question: str) -> str | None:
+    """The kind of fact the question asks for (a dose, a percentage, a name...), if any."""
     lowered = question.lower()
-    for kind, pattern in _EXPECTS:
-        if re.search(pattern, lowered):
-            return kind
+    yes_no = re.match(r"\W*(why|is it true|should|can|could|does|do|is|are)\b", lowered)
+    for kind, asks, _ in _FACT_TYPES:
+        if re.search(asks, lowered) and (not yes_no or kind == "comparison"):
+            return kind  # a reason or a yes/no asks for no figure, but "is X or Y better" asks for a ranking
     return None
 
 
-def _supports(kind: str, text: str) -> bool:
-    return bool(re.search(_SUPPORTS[kind], text, re.IGNORECASE if kind != "name" else 0)) or (
-        kind == "name" and bool(re.search(_SUPPORTS[kind], text.lower()))
-    )
+def _supports(kind: str, text: str, question: str) -> bool:
+    """Whether `text` states a fact of that kind (a name must be one the question did not give)."""
+    pattern = next(supports for name, _, supports in _FACT_TYPES if name == kind)
+    flags = 0 if kind == "person" else re.IGNORECASE
+    if kind == "name":
+        asked = set(re.findall(r"[a-z]+", question.lower()))
+        return any(word not in asked for word in re.findall(pattern, text.lower()))
+    return bool(re.search(pattern, text, flags))
+
+
+# Sentences that point elsewhere ("Learn more about...", "visit www...") say nothing themselves.
+_NAVIGATION = re.compile(
+    r"^(learn more|read more|to learn more|for more information|for additional|more information|you can (also )?(learn|find|read)|"
+    r"visit|find (tips|more|out|additional)|download|order|call 1-|contact us|see (the|our|www))|www\.|https?://|\.gov\b|\.org\b",
+    re.IGNORECASE,
+)
+
+
+def is_navigation(text: str) -> bool:
+    return bool(_NAVIGATION.search(text)) and len(text.split()) < 40
 
 
 # --- selection -----------------------------------------------------------------------------
@@ -93,16 +120,25 @@ def _term_share(terms: set[str], text: str) -> float:
 
 
 def select_sentences(hits: Hits, max_sentences: int, word_budget: int = WORD_BUDGET) -> list[Sentence]:
-    """The few sentences that best answer, best first then in document order, without repeats."""
+    """The few sentences that best answer, best first then in document order, without repeats.
+
+    When the question asks for a kind of fact (a duration, a dose...), sentences that
+    state one rank higher.
+    """
     terms = set(hits.terms)
+    expected = expected_fact(hits.question)
     seen: set[str] = set()
     candidates: list[tuple[float, Sentence]] = []
     for sentence in sorted(hits.sentences, key=lambda s: -s.similarity):
         key = _normalised(sentence.text)
-        if key in seen or (len(key.split()) < 4 and sentence.kind != LIST):
+        if key in seen or (len(key.split()) < 4 and sentence.kind != LIST) or is_navigation(sentence.text):
             continue
         seen.add(key)
-        candidates.append((sentence.similarity + TERM_BONUS * _term_share(terms, sentence.text), sentence))
+        context = sentence.passage.dense if sentence.passage.dense is not None else 0.0
+        relevance = sentence.similarity + TERM_BONUS * _term_share(terms, sentence.text) + PASSAGE_WEIGHT * context
+        if expected and _supports(expected, sentence.text, hits.question):
+            relevance += TYPE_BONUS
+        candidates.append((relevance, sentence))
     if not candidates:
         return []
     candidates.sort(key=lambda pair: -pair[0])
@@ -120,6 +156,9 @@ def select_sentences(hits: Hits, max_sentences: int, word_budget: int = WORD_BUD
         remaining.remove(pick)
         if pick[0] < max(best_score - RELATIVE_FLOOR, ABSOLUTE_FLOOR):
             break
+        same_page = (pick[1].passage.file, pick[1].page) == (chosen[0][1].passage.file, chosen[0][1].page)
+        if not same_page and pick[0] < best_score - OTHER_PAGE_FLOOR:
+            continue
         if float((vectors @ pick[1].vector).max()) > 0.92:
             continue  # says the same thing in other words
         if words + len(pick[1].text.split()) > word_budget:
@@ -145,9 +184,12 @@ def assess(hits: Hits, max_sentences: int) -> Evidence:
         "passage": max((p.dense for p in hits.passages if p.dense is not None), default=0.0),
         "coverage": _term_share(set(hits.terms), chosen_text) * (len(hits.terms) / content if content else 0.0),
         "unknown": len(hits.unknown) / content if content else 1.0,
-        "type_gap": 1.0 if expected and not _supports(expected, chosen_text) else 0.0,
+        "type_gap": 1.0 if expected and not _supports(expected, chosen_text, hits.question) else 0.0,
         "agreement": hits.agreement,
     }
-    z = WEIGHTS["bias"] + sum(WEIGHTS[name] * value for name, value in signals.items())
+    signals["weak"] = max(0.0, WEAK_BELOW - signals["best"])  # similarity below this is damning, not just low
+    signals["uncovered"] = 1.0 if signals["coverage"] == 0.0 else 0.0
+    signals["rare_unknown"] = 1.0 if hits.unknown_rare else 0.0  # a technical word the corpus never uses
+    z = WEIGHTS["bias"] + sum(weight * signals[name] for name, weight in WEIGHTS.items() if name != "bias")
     score = 1.0 / (1.0 + math.exp(-z)) if sentences else 0.0
     return Evidence(sentences, score, signals, expected)

@@ -97,7 +97,11 @@ def print_answers_json(answers: Iterable[Answer], stream=None) -> None:
 
 
 class IndexProgress:
-    """The indexer's Progress, drawn as rich bars on stderr (files read, texts embedded)."""
+    """The indexer's Progress, drawn as rich bars on stderr (files read, texts embedded).
+
+    The bars start at the first thing to show, so a question on an existing index
+    draws nothing and starts no refresh thread.
+    """
 
     def __init__(self, out: Console):
         self._out = out
@@ -111,15 +115,22 @@ class IndexProgress:
             transient=False,
         )
         self._files = self._embedded = None
+        self._shown = False
 
     def __enter__(self) -> "IndexProgress":
-        self._bars.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._bars.stop()
+        if self._shown:
+            self._bars.stop()
+
+    def _show(self) -> None:
+        if not self._shown:
+            self._shown = True
+            self._bars.start()
 
     def start(self, files: int) -> None:
+        self._show()
         self._files = self._bars.add_task("Reading PDFs", total=files, detail="")
         self._embedded = self._bars.add_task("Embedding   ", total=None, detail="")
 
@@ -136,6 +147,7 @@ class IndexProgress:
             self._bars.update(self._embedded, completed=texts, detail="chunks and sentences")
 
     def note(self, message: str) -> None:
+        self._show()
         self._bars.console.print(Text(clean_chars(message), style="yellow"))
 
 
@@ -164,4 +176,89 @@ def index_report_view(report) -> Group:
     parts += [files, summary]
     if report.failed:
         parts.append(Text(f"{len(report.failed)} file(s) could not be indexed; the others were.", style="bold red"))
+    return Group(*parts)
+
+
+# --- evaluation --------------------------------------------------------------------------------
+
+_METRIC_NAMES = {
+    "doc_recall@1": "document recall @1",
+    "doc_recall@5": "document recall @5",
+    "page_recall@5": "page recall @5",
+    "first_citation_on_gold_page": "first citation on a gold page",
+    "mrr": "MRR (document)",
+    "answered_answerable": "answerable questions answered",
+    "refused_unanswerable": "unanswerable questions refused",
+    "citation_precision": "citation precision",
+    "evidence_auroc": "evidence AUROC",
+}
+
+
+def eval_view(report) -> Group:
+    table = Table(title=f"{report.rows} questions ({report.answerable} answerable, {report.unanswerable} not), threshold {report.threshold:.3f}", title_justify="left")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, label in _METRIC_NAMES.items():
+        table.add_row(label, f"{report.metrics[key]:.3f}")
+    for kind, share in report.refused_by_kind.items():
+        table.add_row(f"  refused: {kind} ({report.counts_by_kind.get(kind, 0)})", f"{share:.3f}")
+    parts: list = [table]
+    if report.calibrated is not None:
+        parts.append(Text(f"Calibrated threshold {report.calibrated:.4f} written to the config file (min_evidence).", style="bold green"))
+    return Group(*parts)
+
+
+# --- FAQ sheets --------------------------------------------------------------------------------
+
+
+class QuestionProgress(IndexProgress):
+    """IndexProgress (the index may be built first), plus a bar over a batch of questions."""
+
+    _questions = None
+
+    def start_questions(self, total: int) -> None:
+        self._questions = self._bars.add_task("Answering   ", total=total, detail="questions")
+
+    def question_done(self) -> None:
+        if self._questions is not None:
+            self._bars.advance(self._questions)
+
+
+def _short(text: str, width: int = 70) -> Text:
+    text = clean_chars(text)
+    return Text(text if len(text) <= width else text[: width - 1] + "…")
+
+
+def faq_summary_view(result, output: str) -> Group:
+    """Per question its outcome and reading level, the questions left out, and the totals."""
+    from .faq import GRADE_TARGET
+
+    levels = Table(title=f"Reading level (Flesch-Kincaid grade; aim for {GRADE_TARGET:g} or lower)", title_justify="left")
+    for column, justify in (("line", "right"), ("question", "left"), ("outcome", "left"), ("grade", "right")):
+        levels.add_column(column, justify=justify)
+    for entry in result.entries:
+        grade = Text("")
+        if entry.grade is not None:
+            grade = Text(f"{entry.grade:.1f}" + (" above 8" if entry.grade > GRADE_TARGET else ""), style="bold yellow" if entry.grade > GRADE_TARGET else "")
+        outcome_style = {"answered": "green", "not covered": "yellow", "left out": "bold red"}[entry.outcome]
+        levels.add_row(str(entry.question.line), _short(entry.question.text), Text(entry.outcome, style=outcome_style), grade)
+    parts: list = [levels]
+    left_out = [entry for entry in result.entries if entry.outcome == "left out"]
+    if left_out:
+        body = Text(f"{len(left_out)} question(s) signal a personal crisis and were left out of the sheet. "
+                    "If a person wrote one of these, please check on them now.\n")
+        for entry in left_out:
+            body.append(f"\n  line {entry.question.line}: ").append(_short(entry.question.text, 100))
+        body.append("\n\n" + "\n".join(CRISIS_RESOURCES))
+        parts.append(Panel(body, title="Left out: possible crisis", title_align="left", border_style="bold red"))
+    grades = [entry.grade for entry in result.entries if entry.grade is not None]
+    summary = Table(title="FAQ sheet", title_justify="left", show_header=False)
+    summary.add_column(style="bold")
+    summary.add_column(overflow="fold")
+    summary.add_row("answered", str(result.count("answered")))
+    summary.add_row("not covered", str(result.count("not covered")))
+    summary.add_row("left out (crisis)", str(result.count("left out")))
+    summary.add_row(f"answers above grade {GRADE_TARGET:g}", f"{sum(grade > GRADE_TARGET for grade in grades)} of {len(grades)}")
+    summary.add_row("output", Text(f"{clean_chars(output)} ({result.format})"))
+    parts.append(summary)
     return Group(*parts)

@@ -9,6 +9,7 @@ sentences, each with its own vector, for evidence.py to choose from.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,6 +18,19 @@ from .lexical import LexicalIndex, build_lexical, save_atomically, tokenize, wor
 from .store import CHUNKS, UNITS, Generation
 
 RRF_K = 60
+# Abbreviations people type that the corpus never uses; the question is searched with the
+# expansion added (the answer still comes only from the passages).
+ABBREVIATIONS = {
+    "bpd": "borderline personality disorder",
+    "ppd": "postpartum depression",
+    "mdd": "major depressive disorder",
+    "pmdd": "premenstrual dysphoric disorder",
+    "bp": "bipolar disorder",
+    "ocpd": "obsessive-compulsive",
+    "ssris": "selective serotonin reuptake inhibitors",
+    "meds": "medications",
+    "adhd": "attention-deficit/hyperactivity disorder",
+}
 DENSE_DEPTH, LEXICAL_DEPTH, UNIT_DEPTH = 20, 20, 30
 
 
@@ -60,6 +74,7 @@ class Hits:
     passages: list[Passage]
     sentences: list[Sentence]
     agreement: float  # overlap of the dense and lexical top-5 chunks, 0..1
+    unknown_rare: list[str] = field(default_factory=list)  # unknown words that are not common English either
 
 
 def lexical_index(generation: Generation) -> LexicalIndex:
@@ -78,6 +93,11 @@ def lexical_text(metadata: dict, document: str) -> str:
     return f"{metadata.get('title', '')} {metadata.get('section', '')} {document}"
 
 
+def expand_abbreviations(question: str) -> str:
+    found = [ABBREVIATIONS[w] for w in dict.fromkeys(re.findall(r"[a-z]+", question.lower())) if w in ABBREVIATIONS]
+    return f"{question} ({'; '.join(found)})" if found else question
+
+
 class Searcher:
     def __init__(self, generation: Generation, encoder, lexical: LexicalIndex):
         self.generation = generation
@@ -89,7 +109,7 @@ class Searcher:
         terms, unknown = [], []
         for word in dict.fromkeys(words(question)):
             stem = tokenize(word)
-            if not stem:
+            if not stem or word in ABBREVIATIONS:
                 continue
             known = self.lexical.correct(stem[0])
             if known is None:
@@ -99,6 +119,7 @@ class Searcher:
         return terms, unknown
 
     def search(self, question: str, passages: int = 6) -> Hits:
+        question = expand_abbreviations(question)
         vector = self.encoder.encode([question])[0]
         terms, unknown = self.query_terms(question)
         dense = self.generation.query(CHUNKS, vector, DENSE_DEPTH)
@@ -142,7 +163,8 @@ class Searcher:
             found.append(passage)
         top_dense, top_lexical = set(ranked["dense"][:5]), set(ranked["lexical"][:5])
         agreement = len(top_dense & top_lexical) / 5 if top_lexical else 0.0
-        return Hits(question, terms, unknown, found, self._sentences(found, vector), agreement)
+        rare = [word for word in unknown if not word.isdigit() and not self.encoder.knows_word(word)]
+        return Hits(question, terms, unknown, found, self._sentences(found, vector), agreement, rare)
 
     def _sentences(self, passages: list[Passage], vector: np.ndarray) -> list[Sentence]:
         wanted: dict[str, tuple[Passage, int]] = {}

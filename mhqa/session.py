@@ -26,10 +26,11 @@ MIN_PASSAGES = 6  # passages read for sentences, whatever --top-k says
 
 
 class Session:
-    def __init__(self, settings: Settings, generation: Generation, searcher: Searcher):
+    def __init__(self, settings: Settings, generation: Generation, searcher: Searcher, indexed: bool = False):
         self.settings = settings
         self.generation = generation
         self.searcher = searcher
+        self.indexed = indexed  # this process built the index before opening it (so it wrote to disk)
 
     @property
     def manifest(self):
@@ -63,7 +64,8 @@ class Session:
 def open_session(settings: Settings, progress: Progress | None = None) -> Session:
     """Open the current index for questions, building it first if an embedded index does not exist yet."""
     index = Index(settings)
-    if not settings.uses_server and index.backend.read_pointer() is None:
+    indexed = not settings.uses_server and index.backend.read_pointer() is None
+    if indexed:
         if progress is not None:
             progress.note(f"No index at {settings.index} yet: indexing {settings.corpus} first.")
         run_index(settings, progress)
@@ -77,7 +79,7 @@ def open_session(settings: Settings, progress: Progress | None = None) -> Sessio
                 f"but {model.name} ({model.fingerprint}) is configured: use the same model, or run `mhqa index` to rebuild"
             )
         encoder = load_encoder(model, settings.cache, notify=progress.note if progress else None)
-        return Session(settings, generation, Searcher(generation, encoder, lexical_index(generation)))
+        return Session(settings, generation, Searcher(generation, encoder, lexical_index(generation)), indexed)
     except BaseException:
         generation.close()
         raise
