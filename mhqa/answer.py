@@ -8,20 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .evidence import Evidence
+from .evidence import FACT_WORDS, Evidence
 from .retrieve import Hits, Passage, Sentence
 
 REFUSAL = "The vetted sources do not answer this question."
 NOTICE = "Educational information from the listed sources, not a diagnosis or a substitute for professional care."
 ANSWERED, REFUSED = "answered", "refused"
-_EXPECTED_WORDS = {
-    "dose": "a dose",
-    "percentage": "a percentage or rate",
-    "number": "a number",
-    "age": "an age",
-    "duration": "a duration",
-    "name": "a specific name",
-}
 
 
 @dataclass
@@ -134,7 +126,7 @@ def refusal_reason(evidence: Evidence, hits: Hits, threshold: float) -> str:
     if hits.unknown:
         reasons.append("the sources never mention " + ", ".join(f"'{word}'" for word in hits.unknown[:4]))
     if evidence.signals.get("type_gap"):
-        reasons.append(f"the question asks for {_EXPECTED_WORDS[evidence.expected or 'number']} and no close passage states one")
+        reasons.append(f"the question asks for {FACT_WORDS[evidence.expected or 'number']} and no close passage states one")
     if evidence.signals.get("best", 0.0) < 0.45 and not hits.unknown:
         reasons.append(f"the closest passage is only loosely related (similarity {evidence.signals.get('best', 0.0):.2f})")
     return "; ".join(reasons)

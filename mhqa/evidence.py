@@ -65,7 +65,7 @@ _NUMBER_WORDS = r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven
 _FACT_TYPES = [
     ("cost", r"\b(cost|costs|price|how much .{0,40}\b(pay|charge|spend)|covered by insurance|insurance cover)", r"\$\s?\d|\bdollars?\b|\b(cost|price|insurance)\b"),
     ("dose", r"\b(dose|dosage|doses|mg|milligrams?|iu|units|how much .{0,30}\b(take|give|prescribe))\b", rf"\b\d+(\.\d+)?\s?(mg|milligrams?|micrograms?|mcg|iu|units)\b"),
-    ("percentage", r"\b(percent|percentage|%|what share|what proportion|what fraction|how many (people|adults|children|kids|women|men|teens|americans|patients|moms|mothers)|how common|prevalence|success rate|recovery rate|rate of)\b", rf"\d+(\.\d+)?\s?(%|percent)|\b{_NUMBER_WORDS}[\d,]*\s+(\w+\s+){{0,2}}(in|out of|per)\s+(every\s+)?{_NUMBER_WORDS}[\d,]*\b|\b(million|billion|majority|minority|half of|third of|quarter of)\b"),
+    ("percentage", r"\b(percent|percentage|%|what share|what proportion|what fraction|how many (people|adults|children|kids|women|men|teens|americans|patients|moms|mothers)|how common|prevalence|success rate|recovery rate|rate of)\b", rf"\d+(\.\d+)?\s?(%|percent)|\b{_NUMBER_WORDS}[\d,]*\s+(\w+\s+){{0,2}}(in|out of|of|per)\s+(every\s+)?{_NUMBER_WORDS}[\d,]*\b|\b(million|billion|majority|minority|half of|third of|quarter of)\b"),
     ("frequency", r"\b(how often|how frequently|how many times)\b", rf"\b(daily|weekly|monthly|yearly|annually|every (day|week|month|year|\d+)|{_NUMBER_WORDS} times? (a|per|each)|once (a|per)|twice)\b"),
     ("age", r"\b(what age|which age|how old|at what age|age of onset|youngest age|minimum age|ages? (does|do|can|is)|by what age)\b", rf"\b(ages?|aged)\b|\b\d+\s?(years?|-year)[- ]old\b|\b(teens?|childhood|adolescen\w*|early adulthood|infancy|preschool)\b"),
     ("duration", r"\b(how long|how many (weeks|months|years|days|hours|minutes|sessions)|how soon|how quickly|how fast|duration)\b", rf"\b({_NUMBER_WORDS}|a|an|a couple of|a few|several|few|many)\s?(-|–|−|to)?\s?{_NUMBER_WORDS}?\s?(minutes?|hours?|days?|weeks?|months?|years?|sessions?)\b"),
@@ -74,6 +74,13 @@ _FACT_TYPES = [
     ("comparison", r"\b(best|most effective|safest|first choice|least \w+)\b|\b(better|worse|safer|stronger) than\b|\bwhich .{0,40}\b(or|versus|vs)\b|\b(or|versus|vs\.?) \w+ (better|safer|best)\b", r"\b(best|better|most effective|more effective|less effective|gold standard|first[- ]line|first choice|preferred|superior|least|fewer|compared (to|with)|than)\b"),
     ("name", r"\b(which (drug|medication|medicine|ssri|snri|antidepressant|antipsychotic|brand|pill|app|test|one)|what (brand|drug|medication|medicine) name|names? of)\b", r"\b[a-z]{3,}(?:xetine|traline|pine|pion|olone|pram|zepam|zolam|thium|proate|idone|azole|amine|apine|etine|ipramine|ine)\b"),
 ]
+
+
+FACT_WORDS = {
+    "cost": "a cost", "dose": "a dose", "percentage": "a percentage or rate", "frequency": "how often",
+    "age": "an age", "duration": "a duration", "number": "a number", "person": "a person's name",
+    "comparison": "a ranking or comparison", "name": "a specific name",
+}
 
 
 def expected_fact(question: str) -> str | None:

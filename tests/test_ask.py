@@ -1,0 +1,200 @@
+"""`mhqa ask` on the real corpus: cited pages, refusals, crisis first, JSON schema and exit codes."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import CORPUS
+from mhqa.answer import NOTICE, REFUSAL
+from pdf_fixtures import text_pdf
+
+JSON_KEYS = ["question", "status", "answer", "reason", "evidence", "threshold", "crisis", "citations"]
+CITATION_KEYS = ["id", "source", "title", "page", "quote", "score"]
+
+
+def core(labelled, answerable: bool):
+    return [row for row in labelled if row["core"] and (row["source"] is not None) == answerable]
+
+
+def gold_pairs(row) -> set[tuple[str, int]]:
+    pairs = {(row["source"], page) for page in row["pages"]}
+    for other in row.get("alt") or []:
+        pairs |= {(other["source"], page) for page in other["pages"]}
+    return pairs
+
+
+def test_core_set_is_big_enough(labelled):
+    assert len(core(labelled, True)) >= 15 and len(core(labelled, False)) >= 8
+    assert {row["kind"] for row in core(labelled, False)} == {"off_topic", "uncovered_topic", "missing_fact"}
+
+
+@pytest.mark.parametrize("index", range(25))
+def test_answerable_question_cites_the_right_page(session, labelled, index):
+    row = core(labelled, True)[index]
+    answer = session.ask(row["question"])
+    assert answer.status == "answered", (row["question"], answer.reason)
+    first = answer.citations[0]
+    assert (first.source, first.page) in gold_pairs(row), (row["question"], first.source, first.page)
+    # every sentence of the answer is verbatim in a cited quote, with its marker
+    for sentence, marker in re.findall(r"(.+?) \[(\d+)\](?: |$)", answer.answer, re.S):
+        quote = next(c.quote for c in answer.citations if c.id == int(marker))
+        assert sentence.strip() in quote
+
+
+@pytest.mark.parametrize("index", range(12))
+def test_unanswerable_question_is_refused(session, labelled, index):
+    row = core(labelled, False)[index]
+    answer = session.ask(row["question"])
+    assert answer.status == "refused", (row["question"], answer.evidence, answer.answer)
+    assert answer.answer is None and answer.evidence < answer.threshold
+    assert f"{answer.evidence:.2f}" in answer.reason and f"{answer.threshold:.2f}" in answer.reason
+
+
+def test_answer_has_no_duplicate_sentences_and_stays_short(session):
+    answer = session.ask("What are the treatments for depression?")
+    sentences = re.findall(r"(.+?) \[\d+\]", answer.answer, re.S)
+    assert len(sentences) == len(set(s.strip() for s in sentences)) <= 3
+
+
+@pytest.mark.parametrize(
+    "question, phrase",
+    [
+        ("how long do antidepresants take to wrok", "4−8 weeks"),  # typos
+        ("dmdd age", "ages of 6 and 10"),  # keywords only, lower case
+        ("sad light therapy", "light therapy has been a mainstay"),
+        ("ERP for ocd", "exposure and response prevention"),  # acronyms
+    ],
+)
+def test_typos_lowercase_and_keywords_still_answer(session, question, phrase):
+    answer = session.ask(question)
+    assert answer.status == "answered", (question, answer.reason)
+    assert phrase.lower() in answer.answer.lower() + " ".join(c.quote.lower() for c in answer.citations), answer.answer
+
+
+# --- through the real CLI -------------------------------------------------------------------
+
+
+def test_json_schema_and_exit_code_answered(mhqa, corpus_index):
+    run = mhqa("ask", "What are the warning signs of suicide?", "--index", corpus_index, "--json")
+    assert run.code == 0, run.stderr
+    [obj] = run.json_lines()
+    assert list(obj) == JSON_KEYS
+    assert obj["status"] == "answered" and obj["reason"] is None and obj["crisis"] is False
+    assert 0 <= obj["evidence"] <= 1 and 0 <= obj["threshold"] <= 1
+    assert obj["citations"] and all(list(c) == CITATION_KEYS for c in obj["citations"])
+    assert {c["id"] for c in obj["citations"]} == {int(n) for n in re.findall(r"\[(\d+)\]", obj["answer"])}
+    assert obj["citations"][0]["source"] == "nimh-warning-signs-of-suicide.pdf" and obj["citations"][0]["page"] == 1
+
+
+def test_refusal_exit_code_and_text(mhqa, corpus_index):
+    run = mhqa("ask", "How do I make sourdough bread?", "--index", corpus_index)
+    assert run.code == 1
+    assert REFUSAL in run.stdout and "Why:" in run.stdout and "insufficient evidence" in run.stdout
+    assert NOTICE.split(",")[0] in run.stdout
+    as_json = mhqa("ask", "How do I make sourdough bread?", "--index", corpus_index, "--json")
+    [obj] = as_json.json_lines()
+    assert as_json.code == 1 and obj["status"] == "refused" and obj["answer"] is None and obj["reason"]
+
+
+def test_every_answer_ends_with_the_notice(mhqa, corpus_index):
+    run = mhqa("ask", "What is DMDD?", "--index", corpus_index)
+    assert run.code == 0
+    assert run.stdout.rstrip().replace("\n", " ").endswith(NOTICE)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "I want to kill myself",
+        "i dont want to live anymore, what can i do",
+        "i keep thinking about ending my life. is that depression?",
+        "my son says he wants to kill himself",
+        "I've been cutting myself and I feel like I'm a burden to others",
+    ],
+)
+def test_crisis_resources_come_first(mhqa, corpus_index, question):
+    run = mhqa("ask", question, "--index", corpus_index)
+    assert run.code in (0, 1)
+    assert run.stdout.index("988") < run.stdout.index("Q:"), run.stdout[:300]
+    assert "911" in run.stdout and "988lifeline.org" in run.stdout
+    [obj] = mhqa("ask", question, "--index", corpus_index, "--json").json_lines()
+    assert obj["crisis"] is True
+
+
+def test_suicide_as_a_topic_is_answered_without_alarm(mhqa, corpus_index):
+    [obj] = mhqa("ask", "What are the warning signs of suicide?", "--index", corpus_index, "--json").json_lines()
+    assert obj["crisis"] is False and obj["status"] == "answered"
+    [obj] = mhqa("ask", "how can I help someone who is having thoughts of suicide", "--index", corpus_index, "--json").json_lines()
+    assert obj["status"] == "answered" and obj["citations"][0]["source"] == "nimh-5-action-steps-suicide.pdf"
+
+
+def test_file_of_questions_gives_json_lines_in_order(mhqa, corpus_index, tmp_path):
+    questions = tmp_path / "q.txt"
+    questions.write_text("# a comment\nWhat is DMDD?\n\nHow do I make sourdough bread?\nWhat causes panic disorder?\n")
+    run = mhqa("ask", "--file", questions, "--index", corpus_index, "--json")
+    assert run.code == 0, run.stderr
+    objs = run.json_lines()
+    assert [o["question"] for o in objs] == ["What is DMDD?", "How do I make sourdough bread?", "What causes panic disorder?"]
+    assert [o["status"] for o in objs] == ["answered", "refused", "answered"]
+    from_stdin = mhqa("ask", "--file", "-", "--index", corpus_index, "--json", input="What is DMDD?\n")
+    assert [o["question"] for o in from_stdin.json_lines()] == ["What is DMDD?"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["ask"],
+        ["ask", "q", "--file", "x.txt"],
+        ["ask", "q", "--top-k", "0"],
+        ["ask", "q", "--min-evidence", "2"],
+        ["ask", "q", "--no-such-flag"],
+    ],
+)
+def test_usage_errors_exit_2_without_traceback(mhqa, corpus_index, args):
+    run = mhqa(*args, "--index", corpus_index)
+    assert run.code == 2, (run.stdout, run.stderr)
+    assert "Traceback" not in run.stderr
+
+
+def test_unreadable_index_or_corpus_exits_3(mhqa, tmp_path):
+    run = mhqa("ask", "What is DMDD?", "--index", tmp_path / "index", "--corpus", tmp_path / "missing")
+    assert run.code == 3 and "Traceback" not in run.stderr
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith("mhqa: ") and "corpus folder not found" in last
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "CURRENT").write_text("{not json")
+    run = mhqa("ask", "What is DMDD?", "--index", broken)
+    assert run.code == 3 and "Traceback" not in run.stderr
+
+
+def test_ask_builds_the_index_first_when_there_is_none(mhqa, small_corpus, tmp_path):
+    index = tmp_path / "fresh-index"
+    run = mhqa("ask", "What is DMDD?", "--index", index, "--corpus", small_corpus, "--json")
+    assert run.code == 0, run.stderr
+    assert "indexing" in run.stderr.lower()
+    [obj] = run.json_lines()
+    assert obj["citations"][0]["source"] == "nimh-dmdd.pdf"
+    assert (index / "CURRENT").is_file()
+
+
+def test_markup_and_escapes_are_printed_not_interpreted(mhqa, tmp_path):
+    """A PDF and a question carrying rich markup, ANSI escapes and control characters."""
+    corpus = tmp_path / "corpus"
+    hostile = "[bold red]Panic attacks[/bold red] \x1b[2J\x1b[31mcan feel like a heart attack\x1b[0m and often last minutes."
+    text_pdf(corpus / "hostile.pdf", [hostile + "\n" + "Panic attacks [link=http://x]are treatable[/link] with therapy.\x07"], title="Hostile [i]title[/i]")
+    run = mhqa("ask", "Can panic attacks feel like a heart attack? [blink]\x1b[2J", "--index", tmp_path / "index", "--corpus", corpus, "--min-evidence", "0")
+    assert run.code == 0, run.stderr
+    assert "\x1b" not in run.stdout and "\x07" not in run.stdout
+    assert "[bold red]Panic attacks[/bold red]" in run.stdout  # the markup is shown as the characters it is
+    assert "[blink]" in run.stdout and "Hostile [i]title[/i]" in run.stdout
+    as_json = mhqa("ask", "Can panic attacks feel like a heart attack?", "--index", tmp_path / "index", "--json", "--min-evidence", "0")
+    [obj] = as_json.json_lines()
+    assert "\x1b" not in obj["answer"] and "[bold red]" in obj["answer"]
+
+
+def test_shipped_corpus_is_the_vetted_one():
+    pdfs = sorted(p.name for p in CORPUS.glob("*.pdf"))
+    assert len(pdfs) == 22 and (CORPUS / "SOURCES.md").is_file()
