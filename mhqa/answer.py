@@ -69,9 +69,12 @@ def _context(passage: Passage, page: int, quoted: list[Sentence]) -> str:
     return passage.text[spans[0][1] : spans[-1][2]]
 
 
-def compose(question: str, evidence: Evidence, hits: Hits, threshold: float, crisis: bool) -> Answer:
-    """The answer for `question` if the evidence reaches `threshold`, else the refusal."""
-    answer = _compose(question, evidence, hits, threshold, crisis)
+def compose(question: str, evidence: Evidence, hits: Hits, threshold: float, crisis: bool, max_citations: int = 5) -> Answer:
+    """The answer for `question` if the evidence reaches `threshold`, else the refusal.
+
+    At most `max_citations` sources: a sentence that would need another is left out.
+    """
+    answer = _compose(question, evidence, hits, threshold, crisis, max_citations)
     answer.ranked = list(dict.fromkeys([(c.source, c.page) for c in answer.citations] + _passage_pages(hits)))
     return answer
 
@@ -91,13 +94,15 @@ def _passage_pages(hits: Hits) -> list[tuple[str, int]]:
     return [(p.file, best[p.id].page if p.id in best else p.page) for p in hits.passages]
 
 
-def _compose(question: str, evidence: Evidence, hits: Hits, threshold: float, crisis: bool) -> Answer:
+def _compose(question: str, evidence: Evidence, hits: Hits, threshold: float, crisis: bool, max_citations: int) -> Answer:
     if evidence.sentences and evidence.score >= threshold:
         citations: dict[tuple[str, int], Citation] = {}
         quoted: dict[tuple[str, int], list[Sentence]] = {}
         sentences: list[tuple[str, int]] = []
         for sentence in evidence.sentences:
             key = (sentence.passage.file, sentence.page)
+            if key not in citations and len(citations) == max_citations:
+                continue
             if key not in citations:
                 citations[key] = Citation(len(citations) + 1, key[0], sentence.passage.title, key[1], "", sentence.similarity)
                 quoted[key] = []
@@ -107,9 +112,23 @@ def _compose(question: str, evidence: Evidence, hits: Hits, threshold: float, cr
         for key, citation in citations.items():
             citation.quote = " ".join(s.text for s in quoted[key])
             citation.context = _context(quoted[key][0].passage, citation.page, quoted[key])
-        text = " ".join(f"{quoted_text} [{n}]" for quoted_text, n in sentences)
+        text = _join(f"{quoted_text} [{n}]" for quoted_text, n in sentences)
         return Answer(question, ANSWERED, text, None, evidence.score, threshold, crisis, list(citations.values()), evidence.signals, sentences=sentences)
-    return Answer(question, REFUSED, None, refusal_reason(evidence, hits, threshold), evidence.score, threshold, crisis, closest(hits), evidence.signals)
+    return Answer(
+        question, REFUSED, None, refusal_reason(evidence, hits, threshold), evidence.score, threshold, crisis,
+        closest(hits, min(3, max_citations)), evidence.signals,
+    )
+
+
+def _join(parts) -> str:
+    """Sentences run on; a list (a unit with line breaks) stands on lines of its own."""
+    text = ""
+    for part in parts:
+        if text:
+            text += "\n" if "\n" in part or "\n" in last else " "
+        text += part
+        last = part
+    return text
 
 
 def closest(hits: Hits, count: int = 3) -> list[Citation]:

@@ -74,8 +74,18 @@ def _short_item(block: Block) -> bool:
     return block.kind == ITEM and len(block.text.split()) <= LIST_ITEM_WORDS
 
 
+def _run_in(block: Block) -> bool:
+    """A short label ending in a colon ("1. ASK:", "FEELING:") that introduces what follows."""
+    return block.text.endswith(":") and len(block.text.split()) <= 5
+
+
 def build_units(blocks: Sequence[Block]) -> list[Unit]:
-    """Turn blocks into quotable units: sentences, headings, and lists with their introduction."""
+    """Turn blocks into quotable units: sentences, headings, and lists with their introduction.
+
+    A list's short items join their introduction (a sentence or a label ending in a
+    colon) in one unit; a short label before a paragraph joins its first sentence, so
+    a step like "1. ASK:" is quoted with what it says.
+    """
     units: list[Unit] = []
     section = ""
 
@@ -83,20 +93,27 @@ def build_units(blocks: Sequence[Block]) -> list[Unit]:
         units.append(Unit(len(units), text, page, kind, section))
 
     i = 0
+    label = ""  # a run-in label waiting for the paragraph it introduces
     while i < len(blocks):
         block = blocks[i]
-        if block.kind == HEADING:
-            section = block.text.rstrip(":")
-            add(block.text, block.page, HEADING)
-            i += 1
-            continue
-        sentences = split_sentences(block.text)
         j = i + 1
         items: list[Block] = []
         if block.kind != ITEM and block.text.endswith(":"):
             while j < len(blocks) and _short_item(blocks[j]):
                 items.append(blocks[j])
                 j += 1
+        if block.kind == HEADING and not items:
+            if _run_in(block) and j < len(blocks) and blocks[j].kind in (TEXT, ITEM):
+                label = block.text + " "
+            else:
+                section = block.text.rstrip(":")
+                add(block.text, block.page, HEADING)
+            i = j
+            continue
+        sentences = split_sentences(block.text)
+        if label and sentences:
+            sentences[0] = label + sentences[0]
+        label = ""
         kind = ITEM if block.kind == ITEM else TEXT
         for sentence in sentences[:-1] if items else sentences:
             add(sentence, block.page, kind)

@@ -47,7 +47,7 @@ WORD_BUDGET = 90
 WEAK_BELOW = 0.6
 
 # Fitted weights (intercept first); see the module doc.
-WEIGHTS = {"bias": -4.688, "best": 5.145, "passage": 5.539, "unknown": -3.847, "type_gap": -5.224, "agreement": 4.345, "weak": -4.0, "uncovered": -1.418, "rare_unknown": -2.172}
+WEIGHTS = {"bias": -4.505, "best": 4.94, "passage": 5.517, "unknown": -3.784, "type_gap": -5.443, "agreement": 4.107, "weak": -4.081, "uncovered": -1.437, "rare_unknown": -2.143}
 
 
 @dataclass
@@ -174,7 +174,31 @@ def select_sentences(hits: Hits, max_sentences: int, word_budget: int = WORD_BUD
         words += len(pick[1].text.split())
     first, rest = chosen[0][1], [s for _, s in chosen[1:]]
     rest.sort(key=lambda s: (s.passage.file, s.unit))
-    return [first, *rest]
+    return _complete_introductions([first, *rest], hits, word_budget)
+
+
+_INTRODUCES = re.compile(r":$|\b(listed below|the following|as follows)\b", re.IGNORECASE)
+
+
+def _complete_introductions(chosen: list[Sentence], hits: Hits, word_budget: int) -> list[Sentence]:
+    """A sentence that introduces what follows ("Here are 5 steps...:") brings what follows on its page."""
+    units = {(s.passage.id, s.unit): s for s in hits.sentences}
+    taken = {s.text for s in chosen}
+    out: list[Sentence] = []
+    words = sum(len(s.text.split()) for s in chosen)
+    for sentence in chosen:
+        out.append(sentence)
+        if not _INTRODUCES.search(sentence.text.rstrip()):
+            continue
+        following = [span[0] for span in sentence.passage.spans if span[0] > sentence.unit and span[3] == sentence.page]
+        for unit in following[:4]:
+            nxt = units.get((sentence.passage.id, unit))
+            if nxt is None or nxt.text in taken or words + len(nxt.text.split()) > word_budget * 2:
+                break
+            out.append(nxt)
+            taken.add(nxt.text)
+            words += len(nxt.text.split())
+    return out
 
 
 # --- score ---------------------------------------------------------------------------------

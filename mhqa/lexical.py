@@ -24,6 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
+TOKENS_VERSION = 2  # bump when `tokenize` changes: saved BM25 arrays are kept per version
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 STOP_WORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before being below
@@ -33,7 +34,8 @@ STOP_WORDS = frozenset(
     that the their theirs them themselves then there these they this those through to too under until up very
     was we were what when where which while who whom why will with would you your yours yourself yourselves
     also may might must shall get got let lot lots much many really thing things something someone anyone
-    im ive dont doesnt cant whats hes shes theyre youre id ill its s t""".split()
+    im ive dont doesnt cant whats hes shes theyre youre id ill its s t anymore even still like ever
+    kind sort okay ok please thanks hi hello""".split()
 )
 
 
@@ -135,13 +137,23 @@ def build_lexical(ids: Sequence[str], texts: Sequence[str]) -> LexicalIndex:
 
 
 def save_atomically(index: LexicalIndex, folder: Path) -> None:
+    """Save beside `folder`, then rename into place.
+
+    Several processes may derive one generation's arrays at once (each client of a
+    server does); they are identical, so the first rename wins and the rest drop theirs.
+    """
+    import shutil
+
     scratch = folder.with_name(folder.name + f".{os.getpid()}.tmp")
     index.save(scratch)
-    if folder.exists():
-        import shutil
-
-        shutil.rmtree(folder)
-    os.replace(scratch, folder)
+    try:
+        os.replace(scratch, folder)
+    except OSError:  # `folder` exists and is not empty
+        if (folder / "terms.json").is_file():
+            shutil.rmtree(scratch, ignore_errors=True)
+            return
+        shutil.rmtree(folder, ignore_errors=True)  # a damaged copy
+        os.replace(scratch, folder)
 
 
 def _edit_distance(a: str, b: str, limit: int) -> int:

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 
 FORMAT = 1
 # Bump when cleaning or chunking changes what a PDF turns into: every file is then redone.
-PIPELINE_VERSION = 1
+PIPELINE_VERSION = 2
 
 
 @dataclass
@@ -47,7 +47,7 @@ class Manifest:
     model: dict
     chunking: dict
     documents: dict[str, DocumentRecord] = field(default_factory=dict)  # by sha256
-    failed: dict[str, FailedFile] = field(default_factory=dict)  # by file name
+    failed: dict[str, FailedFile] = field(default_factory=dict)  # by file name, as of the run that wrote this generation
     format: int = FORMAT
 
     def by_name(self) -> dict[str, DocumentRecord]:

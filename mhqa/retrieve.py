@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .lexical import LexicalIndex, build_lexical, save_atomically, tokenize, words
+from .lexical import TOKENS_VERSION, LexicalIndex, build_lexical, save_atomically, tokenize, words
 from .store import CHUNKS, UNITS, Generation
 
 RRF_K = 60
@@ -78,8 +78,11 @@ class Hits:
 
 
 def lexical_index(generation: Generation) -> LexicalIndex:
-    """The generation's BM25 arrays; derived from its chunks (and saved) when missing, e.g. on a server."""
-    folder = generation.lexical_dir
+    """The generation's BM25 arrays; derived from its chunks (and saved) when missing, e.g. on a server.
+
+    Kept per tokenizer version, so arrays made by an older mhqa are never read with new tokens.
+    """
+    folder = generation.lexical_dir / f"v{TOKENS_VERSION}"
     if (folder / "terms.json").is_file():
         return LexicalIndex.load(folder)
     records = list(generation.scan(CHUNKS))

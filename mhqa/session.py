@@ -42,11 +42,9 @@ class Session:
             raise UsageError("the question is empty")
         crisis = signals_crisis(text)
         hits = self.searcher.search(text, passages=max(self.settings.top_k, MIN_PASSAGES))
-        hits.passages = hits.passages[: max(self.settings.top_k, MIN_PASSAGES)]
         evidence = assess(hits, max_sentences or self.settings.max_sentences)
         threshold = self.settings.min_evidence if min_evidence is None else min_evidence
-        answer = compose(question, evidence, hits, threshold, crisis)
-        answer.citations = answer.citations[: self.settings.top_k]
+        answer = compose(question, evidence, hits, threshold, crisis, max_citations=self.settings.top_k)
         if self.settings.log_file:
             _log(self.settings.log_file, answer)
         return answer
