@@ -122,12 +122,12 @@ def _compose(question: str, evidence: Evidence, hits: Hits, threshold: float, cr
 
 def _join(parts) -> str:
     """Sentences run on; a list (a unit with line breaks) stands on lines of its own."""
-    text = ""
+    text, previous = "", ""
     for part in parts:
         if text:
-            text += "\n" if "\n" in part or "\n" in last else " "
+            text += "\n" if "\n" in part or "\n" in previous else " "
         text += part
-        last = part
+        previous = part
     return text
 
 

@@ -14,12 +14,13 @@ from typing import Annotated, NoReturn, Optional
 
 import typer
 
-from .errors import EXIT_OK, EXIT_REFUSED, EXIT_UNAVAILABLE, EXIT_USAGE, MhqaError, UsageError
+from .errors import EXIT_OK, EXIT_REFUSED, EXIT_STALE, EXIT_UNAVAILABLE, MhqaError, UsageError
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help text is plain: "[default: 5]" must not be read as markup
     help="Answers mental-health psychoeducation questions only from vetted guideline PDFs, with page citations.",
 )
 
@@ -30,6 +31,7 @@ ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="Config file
 UrlOpt = Annotated[Optional[str], typer.Option("--chroma-url", help="Use a Chroma server (http:// or https://) instead of the index folder [$MHQA_CHROMA_URL].", show_default=False)]
 TokenOpt = Annotated[Optional[str], typer.Option("--chroma-token", help="Token for the server's proxy [$MHQA_CHROMA_TOKEN]; never printed or stored.", show_default=False)]
 CollectionOpt = Annotated[Optional[str], typer.Option("--collection", help="Collection name on the server [default: mhqa].", show_default=False)]
+CaOpt = Annotated[Optional[Path], typer.Option("--chroma-ca", help="CA certificate (PEM file or folder) to verify an https server with [default: the system's; $MHQA_CHROMA_CA].", show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON object per line instead of the rich view.")]
 
 
@@ -49,18 +51,46 @@ def index(
     chroma_url: UrlOpt = None,
     chroma_token: TokenOpt = None,
     collection: CollectionOpt = None,
+    chroma_ca: CaOpt = None,
 ) -> None:
     """Index the corpus PDFs, redoing only what changed since the last run."""
     from .indexer import run_index
     from .render import IndexProgress, console, index_report_view
 
-    settings = _settings(config, corpus=corpus, index=index, lock_wait=wait, chroma_url=chroma_url, chroma_token=chroma_token, collection=collection)
+    settings = _settings(config, corpus=corpus, index=index, lock_wait=wait, chroma_url=chroma_url, chroma_token=chroma_token, collection=collection, chroma_ca=chroma_ca)
     err = console(stderr=True)
     with IndexProgress(err) as progress:
         report = run_index(settings, progress, dry_run=dry_run)
     console().print(index_report_view(report))
     if report.failed:
         raise typer.Exit(EXIT_UNAVAILABLE)
+
+
+@app.command()
+def status(
+    index: IndexOpt = None,
+    corpus: CorpusOpt = None,
+    json_output: JsonOpt = False,
+    config: ConfigOpt = None,
+    chroma_url: UrlOpt = None,
+    chroma_token: TokenOpt = None,
+    collection: CollectionOpt = None,
+    chroma_ca: CaOpt = None,
+) -> None:
+    """Show the indexed documents and the corpus files that changed since; exit 1 if any are stale or unreadable."""
+    import json
+
+    from .render import console, status_view
+    from .status import index_status
+
+    settings = _settings(config, corpus=corpus, index=index, chroma_url=chroma_url, chroma_token=chroma_token, collection=collection, chroma_ca=chroma_ca)
+    report = index_status(settings)
+    if json_output:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        console().print(status_view(report))
+    if not report.up_to_date:
+        raise typer.Exit(EXIT_STALE)
 
 
 @app.command()
@@ -79,6 +109,7 @@ def ask(
     chroma_url: UrlOpt = None,
     chroma_token: TokenOpt = None,
     collection: CollectionOpt = None,
+    chroma_ca: CaOpt = None,
 ) -> None:
     """Answer a question from the vetted corpus, citing document and page, or refuse."""
     from .render import IndexProgress, answer_view, console, print_answers_json
@@ -89,7 +120,7 @@ def ask(
     questions = [question] if question is not None else read_questions(file)
     settings = _settings(
         config, corpus=corpus, index=index, top_k=top_k, max_sentences=max_sentences, min_evidence=min_evidence,
-        log_file=log, chroma_url=chroma_url, chroma_token=chroma_token, collection=collection,
+        log_file=log, chroma_url=chroma_url, chroma_token=chroma_token, collection=collection, chroma_ca=chroma_ca,
     )
     out = console()
     with IndexProgress(console(stderr=True)) as progress:
@@ -111,6 +142,44 @@ def ask(
     exit_now(code)
 
 
+@app.command()
+def chat(
+    top_k: Annotated[Optional[int], typer.Option("--top-k", help="Passages to cite or show at most [default: 5].", show_default=False)] = None,
+    max_sentences: Annotated[Optional[int], typer.Option("--max-sentences", "-n", help="Longest answer, in sentences [default: 3].", show_default=False)] = None,
+    min_evidence: Annotated[Optional[float], typer.Option("--min-evidence", help="Refuse below this evidence score (0..1) [default: the calibrated threshold].", show_default=False)] = None,
+    no_passages: Annotated[bool, typer.Option("--no-passages", help="List the sources without quoting the passages.")] = False,
+    history: Annotated[Optional[Path], typer.Option("--history", help="Keep the line history in this file across chats (by default it is kept in memory only).", show_default=False)] = None,
+    log: Annotated[Optional[Path], typer.Option("--log", help="Append each question and its outcome to this file (nothing is logged otherwise).", show_default=False)] = None,
+    corpus: CorpusOpt = None,
+    index: IndexOpt = None,
+    config: ConfigOpt = None,
+    chroma_url: UrlOpt = None,
+    chroma_token: TokenOpt = None,
+    collection: CollectionOpt = None,
+    chroma_ca: CaOpt = None,
+) -> None:
+    """Ask question after question with the model kept loaded; exit, quit or Ctrl-D leaves."""
+    from .chat import line_editing, run_chat, welcome
+    from .render import IndexProgress, console
+    from .session import open_session
+
+    settings = _settings(
+        config, corpus=corpus, index=index, top_k=top_k, max_sentences=max_sentences, min_evidence=min_evidence,
+        log_file=log, chroma_url=chroma_url, chroma_token=chroma_token, collection=collection, chroma_ca=chroma_ca,
+    )
+    out, err = console(), console(stderr=True)
+    save_history = line_editing(history)
+    with IndexProgress(err) as progress:
+        session = open_session(settings, progress)
+    with session:
+        out.print(welcome(session))
+        run_chat(session, out, err, show_passages=not no_passages)
+    save_history()
+    if session.indexed:
+        return
+    exit_now(EXIT_OK)
+
+
 @app.command("eval")
 def evaluate(
     dataset: Annotated[Path, typer.Argument(help="Labelled questions, JSON Lines (see README, 'Answer quality').", show_default=False)],
@@ -124,12 +193,13 @@ def evaluate(
     chroma_url: UrlOpt = None,
     chroma_token: TokenOpt = None,
     collection: CollectionOpt = None,
+    chroma_ca: CaOpt = None,
 ) -> None:
     """Measure retrieval, citations and refusals on a labelled set; optionally calibrate the threshold."""
     from .evaluate import calibrate_and_score
     from .render import IndexProgress, console, eval_view
 
-    settings = _settings(config, corpus=corpus, index=index, min_evidence=min_evidence, chroma_url=chroma_url, chroma_token=chroma_token, collection=collection)
+    settings = _settings(config, corpus=corpus, index=index, min_evidence=min_evidence, chroma_url=chroma_url, chroma_token=chroma_token, collection=collection, chroma_ca=chroma_ca)
     with IndexProgress(console(stderr=True)) as progress:
         report = calibrate_and_score(settings, dataset, split, calibrate, progress)
     if json_output:
@@ -152,6 +222,7 @@ def faq(
     chroma_url: UrlOpt = None,
     chroma_token: TokenOpt = None,
     collection: CollectionOpt = None,
+    chroma_ca: CaOpt = None,
 ) -> None:
     """Turn a list of questions into a cited FAQ sheet (Markdown, HTML or JSON Lines) for a handout."""
     from .faq import make_faq, output_format, read_questions as read_faq_questions, sheet_date, write_output
@@ -160,7 +231,7 @@ def faq(
     out = None if out is not None and str(out) == "-" else out
     asked = read_faq_questions(questions, input_format)
     chosen, day = output_format(fmt, out), sheet_date(date)
-    settings = _settings(config, corpus=corpus, index=index, chroma_url=chroma_url, chroma_token=chroma_token, collection=collection)
+    settings = _settings(config, corpus=corpus, index=index, chroma_url=chroma_url, chroma_token=chroma_token, collection=collection, chroma_ca=chroma_ca)
     with QuestionProgress(console(stderr=True)) as progress:
         result = make_faq(settings, asked, chosen, title, day, progress)
     write_output(result.text, out)
@@ -196,25 +267,12 @@ def exit_now(code: int) -> NoReturn:
 
 
 def main() -> None:
-    """Entry point: run the app and turn errors into one line and an exit code."""
+    """Entry point: run the app and turn errors into one line and an exit code.
+
+    Typer (standalone) prints usage errors itself and exits 2; MhqaError is ours.
+    """
     try:
-        code = app(standalone_mode=False)
+        app()
     except MhqaError as exc:
         print(f"mhqa: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        print("mhqa: interrupted", file=sys.stderr)
-        sys.exit(130)
-    except KeyboardInterrupt:
-        print("mhqa: interrupted", file=sys.stderr)
-        sys.exit(130)
-    except Exception as exc:  # click's usage errors come here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(EXIT_USAGE)
-        raise
-    sys.exit(code if isinstance(code, int) else EXIT_OK)

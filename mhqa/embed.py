@@ -48,7 +48,10 @@ class OnnxEncoder:
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 1 if sessions > 1 else (os.cpu_count() or 1)
+        # One thread per session, also for a question: a dozen word pieces are too little work
+        # to share, and a pool's spinning threads took CPU from the rest of the question
+        # (7 ms a question against 15-20 ms with two threads on a busy 2-core machine).
+        options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 EXIT_OK = 0
 EXIT_REFUSED = 1  # not an error: the corpus does not answer the question
+EXIT_STALE = 1  # `mhqa status`: the index does not match the corpus (run `mhqa index`)
 EXIT_USAGE = 2
 EXIT_UNAVAILABLE = 3  # the index, corpus, model or server cannot be used
 

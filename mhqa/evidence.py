@@ -64,10 +64,10 @@ class Evidence:
 _NUMBER_WORDS = r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|hundred|dozen|half)"
 _FACT_TYPES = [
     ("cost", r"\b(cost|costs|price|how much .{0,40}\b(pay|charge|spend)|covered by insurance|insurance cover)", r"\$\s?\d|\bdollars?\b|\b(cost|price|insurance)\b"),
-    ("dose", r"\b(dose|dosage|doses|mg|milligrams?|iu|units|how much .{0,30}\b(take|give|prescribe))\b", rf"\b\d+(\.\d+)?\s?(mg|milligrams?|micrograms?|mcg|iu|units)\b"),
+    ("dose", r"\b(dose|dosage|doses|mg|milligrams?|iu|units|how much .{0,30}\b(take|give|prescribe))\b", r"\b\d+(\.\d+)?\s?(mg|milligrams?|micrograms?|mcg|iu|units)\b"),
     ("percentage", r"\b(percent|percentage|%|what share|what proportion|what fraction|how many (people|adults|children|kids|women|men|teens|americans|patients|moms|mothers)|how common|prevalence|success rate|recovery rate|rate of)\b", rf"\d+(\.\d+)?\s?(%|percent)|\b{_NUMBER_WORDS}[\d,]*\s+(\w+\s+){{0,2}}(in|out of|of|per)\s+(every\s+)?{_NUMBER_WORDS}[\d,]*\b|\b(million|billion|majority|minority|half of|third of|quarter of)\b"),
     ("frequency", r"\b(how often|how frequently|how many times)\b", rf"\b(daily|weekly|monthly|yearly|annually|every (day|week|month|year|\d+)|{_NUMBER_WORDS} times? (a|per|each)|once (a|per)|twice)\b"),
-    ("age", r"\b(what age|which age|how old|at what age|age of onset|youngest age|minimum age|ages? (does|do|can|is)|by what age)\b", rf"\b(ages?|aged)\b|\b\d+\s?(years?|-year)[- ]old\b|\b(teens?|childhood|adolescen\w*|early adulthood|infancy|preschool)\b"),
+    ("age", r"\b(what age|which age|how old|at what age|age of onset|youngest age|minimum age|ages? (does|do|can|is)|by what age)\b", r"\b(ages?|aged)\b|\b\d+\s?(years?|-year)[- ]old\b|\b(teens?|childhood|adolescen\w*|early adulthood|infancy|preschool)\b"),
     ("duration", r"\b(how long|how many (weeks|months|years|days|hours|minutes|sessions)|how soon|how quickly|how fast|duration)\b", rf"\b({_NUMBER_WORDS}|a|an|a couple of|a few|several|few|many)\s?(-|–|−|to)?\s?{_NUMBER_WORDS}?\s?(minutes?|hours?|days?|weeks?|months?|years?|sessions?)\b"),
     ("number", r"\b(how many|number of|how much)\b", rf"\b{_NUMBER_WORDS}\b"),
     ("person", r"\b(who (developed|invented|created|discovered|founded|wrote|first)|whose|named after)\b", r"\b(Dr\.|[A-Z][a-z]+ [A-Z][a-z]+ (developed|created|invented|founded))"),
@@ -191,7 +191,7 @@ def _complete_introductions(chosen: list[Sentence], hits: Hits, word_budget: int
         if not _INTRODUCES.search(sentence.text.rstrip()):
             continue
         following = [span[0] for span in sentence.passage.spans if span[0] > sentence.unit and span[3] == sentence.page]
-        for unit in following[:4]:
+        for unit in following[:3]:
             nxt = units.get((sentence.passage.id, unit))
             if nxt is None or nxt.text in taken or words + len(nxt.text.split()) > word_budget * 2:
                 break

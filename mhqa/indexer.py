@@ -13,7 +13,7 @@ import json
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator, Protocol
@@ -28,9 +28,10 @@ from .retrieve import lexical_index
 from .settings import Settings
 from .store import CHUNKS, UNITS, Generation, Index, Record
 
-ADDED, CHANGED, REMOVED, RENAMED, UNCHANGED, FAILED, IGNORED = (
-    "added", "changed", "removed", "renamed", "unchanged", "failed", "ignored",
+ADDED, CHANGED, REMOVED, RENAMED, UNCHANGED, REBUILT, FAILED, IGNORED = (
+    "added", "changed", "removed", "renamed", "unchanged", "rebuilt", "failed", "ignored",
 )
+WRITES = (ADDED, CHANGED, REMOVED, RENAMED, REBUILT)  # actions that need a new generation
 
 
 class Progress(Protocol):
@@ -94,10 +95,15 @@ class Plan:
     to_index: list[CorpusFile]  # one file per new content hash
     keep: dict[str, list[str]]  # sha -> names, for documents carried over
     names: dict[str, list[str]]  # sha -> names in the corpus now
+    retry: list[CorpusFile] = field(default_factory=list)  # failed last run with these bytes: read again
+    drops: bool = False  # an indexed document is not carried over (its file changed or went)
+    model: ModelInfo | None = None  # what the plan was made for
+    chunking: dict = field(default_factory=dict)
 
     @property
     def changes_index(self) -> bool:
-        return bool(self.to_index) or any(a.action in (REMOVED, RENAMED, CHANGED) for a in self.actions)
+        """Whether the index must change, whatever happens to the files that are retried."""
+        return bool(self.to_index) or self.drops or any(a.action in WRITES for a in self.actions)
 
 
 @dataclass
@@ -144,59 +150,84 @@ def scan_corpus(corpus: Path) -> Scan:
 
 
 def make_plan(scan: Scan, manifest: Manifest | None, model: ModelInfo, chunking: dict) -> Plan:
+    """What a run would do to each file; content is matched by hash, so renames cost nothing."""
     names: dict[str, list[str]] = {}
     for f in scan.files:
         names.setdefault(f.sha256, []).append(f.name)
+    first_file = {f.sha256: f for f in reversed(scan.files)}
     rebuild = _rebuild_reason(manifest, model, chunking)
     old = {} if manifest is None or rebuild else manifest.documents
     old_by_name = {} if manifest is None else manifest.by_name()
+    failed_before = {} if manifest is None or rebuild else {f.sha256: f.reason for f in manifest.failed.values() if f.sha256}
     actions: list[FileAction] = []
     to_index: list[CorpusFile] = []
+    retry: list[CorpusFile] = []
     keep: dict[str, list[str]] = {}
-    first_file = {f.sha256: f for f in reversed(scan.files)}
     for sha, file_names in names.items():
         if sha in old:
             keep[sha] = file_names
-            previous = old[sha].names
-            for name in file_names:
-                if name in previous:
-                    actions.append(FileAction(name, UNCHANGED, pages=old[sha].pages, chunks=old[sha].chunks))
-                else:
-                    source = next((n for n in previous if n not in file_names), previous[0])
-                    actions.append(FileAction(name, RENAMED, f"same content as {source}", old[sha].pages, old[sha].chunks))
+            actions += _carried_over(old[sha], file_names)
+            continue
+        previous = [old_by_name.get(name) for name in file_names]
+        dropped = _DROPPED if any(p and p.sha256 != sha for p in previous) else ""
+        if sha in failed_before:  # same bytes failed last run: reported again, read again, no rebuild for it
+            retry.append(first_file[sha])
+            actions += [FileAction(name, FAILED, failed_before[sha] + dropped) for name in file_names]
             continue
         to_index.append(first_file[sha])
-        for name in file_names:
-            was = old_by_name.get(name)
-            action = CHANGED if was is not None and not rebuild else ADDED
-            if rebuild and was is not None:
-                action = CHANGED
-            detail = "duplicate of " + file_names[0] if name != file_names[0] else ""
+        for name, was in zip(file_names, previous):
+            action = ADDED if was is None else REBUILT if was.sha256 == sha else CHANGED
+            detail = f"duplicate of {file_names[0]} (same content, indexed once)" if name != file_names[0] else ""
             actions.append(FileAction(name, action, detail))
     present = {name for file_names in names.values() for name in file_names}
+    drops = False
     if manifest is not None:
         for record in manifest.documents.values():
+            if record.sha256 in keep:
+                continue
+            drops = True
             for name in record.names:
-                if name not in present and record.sha256 not in names:
+                if name not in present:
                     actions.append(FileAction(name, REMOVED, pages=record.pages, chunks=record.chunks))
     for name, reason in scan.unreadable.items():
         actions.append(FileAction(name, FAILED, reason))
     for name in scan.ignored:
         actions.append(FileAction(name, IGNORED, "not a PDF"))
     actions.sort(key=lambda a: a.name)
-    return Plan(actions, rebuild, to_index, keep, names)
+    return Plan(actions, rebuild, to_index, keep, names, retry, drops, model, chunking)
+
+
+_DROPPED = "; its previous version is dropped from the index"
+
+
+def _carried_over(record: DocumentRecord, file_names: list[str]) -> list[FileAction]:
+    """Actions for a document whose content is still in the corpus: its names may have changed."""
+    gone = [name for name in record.names if name not in file_names]
+    arrived = [name for name in file_names if name not in record.names]
+    counts = {"pages": record.pages, "chunks": record.chunks}
+    actions = [FileAction(name, UNCHANGED, **counts) for name in file_names if name in record.names]
+    for i, name in enumerate(arrived):
+        if i < len(gone):
+            actions.append(FileAction(name, RENAMED, f"renamed from {gone[i]}", **counts))
+        else:
+            other = next(n for n in file_names if n != name)
+            actions.append(FileAction(name, ADDED, f"duplicate of {other} (same content, indexed once)", **counts))
+    for name in gone[len(arrived) :]:
+        actions.append(FileAction(name, REMOVED, f"its content is still indexed as {file_names[0]}"))
+    return actions
 
 
 def _rebuild_reason(manifest: Manifest | None, model: ModelInfo, chunking: dict) -> str | None:
     if manifest is None:
         return None
     if manifest.model.get("fingerprint") != model.fingerprint:
-        return f"the embedding model changed ({manifest.model.get('name')} -> {model.name}): rebuilding everything"
+        before = f"{manifest.model.get('name')} {manifest.model.get('fingerprint')}"
+        return f"the embedding model changed ({before} -> {model.name} {model.fingerprint}): rebuilding everything"
     if manifest.chunking != chunking:
-        changed = ", ".join(
-            f"{key} {manifest.chunking.get(key)} -> {value}" for key, value in chunking.items() if manifest.chunking.get(key) != value
-        )
-        return f"chunking settings changed ({changed}): rebuilding everything"
+        keys = [key for key, value in chunking.items() if manifest.chunking.get(key) != value]
+        changed = ", ".join(f"{key} {manifest.chunking.get(key)} -> {chunking[key]}" for key in keys)
+        what = "mhqa's PDF cleaning or chunking changed" if keys == ["pipeline"] else "chunking settings changed"
+        return f"{what} ({changed}): rebuilding everything"
     return None
 
 
@@ -274,88 +305,116 @@ def _read_in_background(files: list[CorpusFile], prepare: _Preparer, progress: P
 _ENCODE_GROUP = 600  # texts embedded together: sorted by length across files, they pad far less
 
 
+def plan_index(settings: Settings, index: Index | None = None) -> tuple[Manifest | None, Plan]:
+    """The published manifest and what a run would do now. Only reads: no lock, no model loaded."""
+    index = index or Index(settings)
+    model = describe_model(settings.model_path)
+    chunking = chunking_settings(settings.chunk_tokens, settings.chunk_overlap)
+    manifest = index.current_manifest()
+    return manifest, make_plan(scan_corpus(settings.corpus), manifest, model, chunking)
+
+
 def run_index(settings: Settings, progress: Progress | None = None, dry_run: bool = False) -> IndexReport:
     """Index `settings.corpus` into `settings.index` (or the Chroma server); see the module doc."""
     progress = progress or SilentProgress()
     started = time.monotonic()
     index = Index(settings)
-    model = describe_model(settings.model_path)
-    chunking = chunking_settings(settings.chunk_tokens, settings.chunk_overlap)
+    if dry_run:  # the pointer and manifest are replaced atomically, so reading them needs no lock
+        manifest, plan = plan_index(settings, index)
+        return _report(index, plan, manifest, started, dry_run=True)
     with index.writer_lock():
-        manifest = index.current_manifest()
-        scan = scan_corpus(settings.corpus)
-        plan = make_plan(scan, manifest, model, chunking)
-        report = IndexReport(index.describe(), plan.actions, plan.rebuild_reason, dry_run, 0.0)
-        if dry_run or (manifest is not None and not plan.changes_index):
-            _fill_totals(report, manifest)
-            report.seconds = time.monotonic() - started
-            return report
-        if not scan.files:
+        manifest, plan = plan_index(settings, index)
+        if manifest is not None and not plan.changes_index and not plan.retry:
+            return _report(index, plan, manifest, started)
+        if not plan.names:
             raise CorpusError(f"no PDF files in {settings.corpus}")
         if plan.rebuild_reason:
             progress.note(plan.rebuild_reason)
         index.collect_garbage()  # leftovers of a crashed run
-        new_manifest = _write_generation(index, manifest, plan, model, chunking, settings, progress)
+        manifest = _write_generation(index, manifest, plan, settings, progress) or manifest
         index.collect_garbage()
-    _fill_totals(report, new_manifest)
-    report.seconds = time.monotonic() - started
-    return report
+    return _report(index, plan, manifest, started)
 
 
-def _fill_totals(report: IndexReport, manifest: Manifest | None) -> None:
+def _report(index: Index, plan: Plan, manifest: Manifest | None, started: float, dry_run: bool = False) -> IndexReport:
+    report = IndexReport(index.describe(), plan.actions, plan.rebuild_reason, dry_run, time.monotonic() - started)
     if manifest is not None:
         report.documents = len(manifest.documents)
         report.pages = manifest.total_pages
         report.chunks = manifest.total_chunks
         report.generation = manifest.generation
+    return report
 
 
-def _write_generation(index, manifest, plan, model, chunking, settings, progress) -> Manifest:
+def _write_generation(index: Index, manifest: Manifest | None, plan: Plan, settings: Settings, progress: Progress) -> Manifest | None:
+    """Write the next generation and publish it; None if nothing changed (retried files failed again).
+
+    The generation is created, and the encoder loaded, only when something needs them:
+    a run that only renames or removes files embeds nothing.
+    """
     from .embed import load_encoder
 
-    encoder = load_encoder(model, settings.cache, notify=progress.note, bulk=True)
-    generation = index.create_generation(model.as_metadata())
+    model = plan.model
     documents: dict[str, DocumentRecord] = {}
-    if manifest is not None and plan.keep:
-        _carry_over(index.open(), generation, plan.keep)
-        for sha, names in plan.keep.items():
-            documents[sha] = manifest.documents[sha]
-            documents[sha].names = names
+    if manifest is not None:
+        documents = {sha: replace(manifest.documents[sha], names=names) for sha, names in plan.keep.items()}
     failed = {a.name: FailedFile(a.name, None, a.detail) for a in plan.actions if a.action == FAILED}
     by_name = {a.name: a for a in plan.actions}
-    progress.start(len(plan.to_index))
+    indexed_before = manifest.by_name() if manifest is not None else {}
+    writer: _DocumentWriter | None = None
+
+    def open_writer() -> _DocumentWriter:
+        nonlocal writer
+        if writer is None:
+            generation = index.create_generation(model.as_metadata())
+            if plan.keep:
+                _carry_over(index.open(), generation, plan.keep)
+            encoder = lambda: load_encoder(model, settings.cache, notify=progress.note, bulk=True)  # noqa: E731
+            writer = _DocumentWriter(generation, encoder, plan.names, progress)
+        return writer
+
     pending: list[_Prepared] = []
 
-    writer = _DocumentWriter(generation, encoder, plan.names, progress)
-
     def store_pending() -> None:
-        for record in writer.write(pending):
+        if not pending:
+            return
+        for record in open_writer().write(pending):
             documents[record.sha256] = record
             for name in record.names:
                 action = by_name[name]
+                if action.action == FAILED:  # failed last time, read this time
+                    action.action, action.detail = ADDED, ""
+                    failed.pop(name, None)
                 action.pages, action.chunks = record.pages, record.chunks
                 action.detail = "; ".join(filter(None, [action.detail, *record.notes]))
         pending.clear()
 
-    for item in _read_in_background(plan.to_index, _Preparer(model, settings), progress):
+    files = plan.to_index + plan.retry
+    progress.start(len(files))
+    for item in _read_in_background(files, _Preparer(model, settings), progress):
         if isinstance(item, _Failure):
             for name in plan.names[item.file.sha256]:
-                by_name[name].action, by_name[name].detail = FAILED, item.reason
+                was = indexed_before.get(name)
+                dropped = _DROPPED if was is not None and was.sha256 not in plan.keep else ""
+                by_name[name].action, by_name[name].detail = FAILED, item.reason + dropped
                 failed[name] = FailedFile(name, item.file.sha256, item.reason)
             continue
         pending.append(item)
         if sum(len(p.chunks) + len(p.units) for p in pending) >= _ENCODE_GROUP:
             store_pending()
     store_pending()
-    writer.finish()
+    if writer is None and not plan.changes_index:
+        return None
     if not documents:
-        raise CorpusError("no PDF in the corpus could be indexed; nothing was changed")
+        reasons = "; ".join(f"{f.name}: {f.reason}" for f in list(failed.values())[:3])
+        raise CorpusError(f"no PDF in the corpus could be indexed ({reasons}); nothing was changed")
+    generation = open_writer().finish()
     lexical_index(generation)  # BM25 arrays written with the generation, before it is published
     new_manifest = Manifest(
         generation=generation.name,
         created_at=_now(),
         model=model.as_metadata(),
-        chunking=chunking,
+        chunking=plan.chunking,
         documents=documents,
         failed=failed,
     )
@@ -395,10 +454,11 @@ class _DocumentWriter:
     (boilerplate) are embedded once.
     """
 
-    def __init__(self, generation: Generation, encoder, names: dict[str, list[str]], progress: Progress):
+    def __init__(self, generation: Generation, load_encoder, names: dict[str, list[str]], progress: Progress):
         from concurrent.futures import ThreadPoolExecutor
 
-        self._generation, self._encoder, self._names, self._progress = generation, encoder, names, progress
+        self._generation, self._load_encoder, self._names, self._progress = generation, load_encoder, names, progress
+        self._encoder = None
         self._unit_vectors: dict[str, object] = {}
         self._writes = ThreadPoolExecutor(1, thread_name_prefix="mhqa-write")
         self._last = None
@@ -410,6 +470,8 @@ class _DocumentWriter:
         chunk_texts = [embedding_text(p.info.title, c.section, c.text) for p in group for c in p.chunks]
         new_units = list(dict.fromkeys(u.text for p in group for u in p.units if u.kind != HEADING and u.text not in self._unit_vectors))
         done = self._embedded
+        if self._encoder is None:
+            self._encoder = self._load_encoder()
         vectors = self._encoder.encode(chunk_texts + new_units, progress=lambda n: self._progress.embedded(done + n))
         self._embedded += len(vectors)
         self._unit_vectors.update(zip(new_units, vectors[len(chunk_texts) :]))
@@ -430,11 +492,12 @@ class _DocumentWriter:
         self._last = self._writes.submit(lambda: [self._generation.add(which, batch) for which, batch in batches])
         return records
 
-    def finish(self) -> None:
+    def finish(self) -> Generation:
         """Wait for the writes under way (and raise their error, if any)."""
         if self._last is not None:
             self._last.result()
             self._last = None
+        return self._generation
 
 
 def _chunk_record(chunk: Chunk, base: dict, pages: dict[int, int], vector) -> Record:

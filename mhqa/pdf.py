@@ -102,6 +102,16 @@ class _quiet_pypdf:
         self._logger.setLevel(level)
 
 
+def _damage(path: Path, size: int, exc: BaseException) -> str:
+    """Why pypdf could not open a file that starts like a PDF: cut short, or otherwise damaged."""
+    with path.open("rb") as handle:
+        handle.seek(max(0, size - 1024))
+        tail = handle.read()
+    if b"%%EOF" not in tail:  # every complete PDF ends with it; pypdf cannot open one without it
+        return "truncated PDF: the end of the file is missing (an incomplete download or copy?)"
+    return f"damaged PDF ({_short(exc)})"
+
+
 def _short(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:160]
@@ -146,7 +156,7 @@ def read_pdf(path: Path, on_page: Callable[[int, int], None] | None = None) -> P
         except FileNotDecryptedError:
             raise UnreadablePdf("encrypted: a password is required to open it") from None
         except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError) as exc:
-            raise UnreadablePdf(f"damaged or truncated PDF ({_short(exc)})") from None
+            raise UnreadablePdf(_damage(path, size, exc)) from None
         except RecursionError:
             raise UnreadablePdf("damaged PDF (its object tree loops)") from None
 
@@ -170,10 +180,13 @@ def read_pdf(path: Path, on_page: Callable[[int, int], None] | None = None) -> P
         if notes and len(notes) == count:
             raise UnreadablePdf("no page could be read: " + notes[0])
         raise UnreadablePdf("no extractable text (scanned images? OCR is not supported)")
-    if any("xref" in message.lower() or "startxref" in message.lower() for message in log):
+    if any(marker in message.lower() for message in log for marker in _REPAIRED):
         notes.append("its cross-reference table was damaged; pypdf rebuilt it")
     return PdfDocument(path=path, pages=result, metadata_title=_clean_title(title), notes=notes)
 
+
+# What pypdf logs when it had to rebuild a damaged cross-reference table.
+_REPAIRED = ("xref", "wrong pointing object", "startxref")
 
 _BOLD_FACES = ("bold", "black", "semibold", "heavy", "-md")
 

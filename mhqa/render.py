@@ -80,7 +80,7 @@ def answer_view(answer: Answer, show_passages: bool = True) -> Group:
         parts.append(_source_line(citation))
         if show_passages:
             quote = _quote_with_emphasis(citation) if answer.status == "answered" else Text("“") + safe(citation.quote) + Text("”")
-            parts.append(Padding(quote, (0, 0, 0, 4)))
+            parts.append(Padding(quote, (0, 0, 0, 4), expand=False))
     parts.append(Text(""))
     parts.append(Text(NOTICE, style="italic dim"))
     return Group(*parts)
@@ -151,7 +151,7 @@ class IndexProgress:
         self._bars.console.print(Text(clean_chars(message), style="yellow"))
 
 
-_ACTION_STYLE = {"added": "green", "changed": "cyan", "removed": "magenta", "renamed": "blue", "unchanged": "dim", "failed": "bold red", "ignored": "dim yellow"}
+_ACTION_STYLE = {"added": "green", "changed": "cyan", "rebuilt": "cyan", "removed": "magenta", "renamed": "blue", "unchanged": "dim", "failed": "bold red", "ignored": "dim yellow"}
 
 
 def index_report_view(report) -> Group:
@@ -261,4 +261,65 @@ def faq_summary_view(result, output: str) -> Group:
     summary.add_row(f"answers above grade {GRADE_TARGET:g}", f"{sum(grade > GRADE_TARGET for grade in grades)} of {len(grades)}")
     summary.add_row("output", Text(f"{clean_chars(output)} ({result.format})"))
     parts.append(summary)
+    return Group(*parts)
+
+
+# --- status ------------------------------------------------------------------------------------
+
+
+def _when(iso: str) -> str:
+    """'2026-11-22T05:10:58+00:00' -> '2026-11-22 05:10 UTC' (manifest times are UTC)."""
+    return iso[:16].replace("T", " ") + (" UTC" if iso.endswith("+00:00") else "")
+
+
+def status_view(status) -> Group:
+    model, chunking = status.model, status.chunking
+    parts: list = [
+        Text(f"Index {clean_chars(status.index)}, generation {status.generation}, built {_when(status.created_at)}"),
+        Text(
+            f"Model {clean_chars(str(model.get('name')))} (fingerprint {model.get('fingerprint')}, {model.get('dim')} dimensions); "
+            f"chunks of at most {chunking.get('chunk_tokens')} word pieces, overlap {chunking.get('chunk_overlap')} sentence(s)",
+            style="dim",
+        ),
+    ]
+    documents = Table(title="Indexed documents", title_justify="left")
+    for column in ("title", "file", "pages", "chunks", "indexed at", "hash", "state"):
+        documents.add_column(column, overflow="fold", no_wrap=column in ("file", "indexed at", "hash"))
+    for document in status.documents:
+        state = Text("stale: " + clean_chars(document.stale), style="yellow") if document.stale else Text("up to date", style="dim")
+        documents.add_row(
+            safe(document.title),
+            safe("\n".join(document.names)),
+            str(document.pages),
+            str(document.chunks),
+            _when(document.indexed_at),
+            document.sha256[:12],
+            state,
+        )
+    documents.add_section()
+    documents.add_row(Text(f"{len(status.documents)} documents", style="bold"), "", str(status.pages), str(status.chunks), "", "", "")
+    parts.append(documents)
+    if status.rebuild_reason:
+        parts.append(Text(status.rebuild_reason, style="yellow"))
+    if status.stale:
+        stale = Table(title=f"Stale: the index no longer matches {clean_chars(status.corpus)}", title_justify="left")
+        for column in ("file", "next run", "detail"):
+            stale.add_column(column, overflow="fold")
+        for entry in status.stale:
+            stale.add_row(safe(entry.file), Text(entry.state, style=_ACTION_STYLE.get(entry.state, "")), safe(entry.detail))
+        parts.append(stale)
+    if status.failed:
+        parts.append(Text("Cannot be indexed (fix or remove these files):", style="bold red"))
+        failed = Table()
+        for column in ("file", "reason"):
+            failed.add_column(column, overflow="fold")
+        for entry in status.failed:
+            failed.add_row(safe(entry.file), safe(entry.detail))
+        parts.append(failed)
+    if status.ignored:
+        parts.append(Text("Ignored (not PDFs): " + ", ".join(clean_chars(name) for name in status.ignored), style="dim yellow"))
+    if status.fix:
+        parts.append(Text("To update the index, run: ", style="bold") + Text(clean_chars(status.fix)))
+    elif status.up_to_date:
+        parts.append(Text(f"Up to date with {clean_chars(status.corpus)}.", style="green"))
     return Group(*parts)

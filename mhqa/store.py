@@ -15,15 +15,13 @@ Embedded layout (INDEX is `index/` by default):
     INDEX/generations/NAME/manifest.json
     INDEX/generations/NAME/lexical/    BM25 arrays derived from the chunks
     INDEX/generations/NAME/.readers    flock shared by readers (garbage collection waits)
-On a server, generation NAME is the collections `<collection>-NAME-chunks|units`,
-and the pointer, manifest and writer lease are records of `<collection>-meta`.
+On a Chroma server the same generations are collections (server.py).
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -35,13 +33,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import IndexBusy, IndexUnavailable, MhqaError, ServerUnavailable
+from .errors import IndexBusy, IndexUnavailable
 from .manifest import Manifest
 from .settings import Settings
 
 CHUNKS, UNITS = "chunks", "units"
 _BATCH = 500  # records per Chroma call: bounded memory on large corpora
-LEASE_SECONDS = 60.0
+# HNSW's ef_search (Chroma's default is 100). The search is approximate: at 100 it misses
+# some nearest units of a question far from the corpus (the closest passages a refusal
+# shows), and misses different ones in an embedded store and on a server, so the same
+# question could cite other passages depending on where the index lives. At 500 both
+# return the exact nearest records for every labelled question (checked against brute
+# force); a query costs a few milliseconds more.
+SEARCH_BREADTH = 500
+TIE_MARGIN = 20  # more than the copies of any shared sentence in the shipped corpus (18)
 
 
 def _chroma_settings(**extra: Any):
@@ -71,6 +76,7 @@ class Generation:
         self._collections = collections  # a callable: opening Chroma may still be under way
         self.lexical_dir = lexical_dir
         self._release = release
+        self._counts: dict[str, int] = {}  # only queries read it, and they read published (unchanging) generations
 
     def collection(self, which: str):
         return self._collections()[which]
@@ -78,18 +84,23 @@ class Generation:
     def query(self, which: str, vector, k: int) -> list[tuple[str, float, str, dict]]:
         """Nearest records by cosine: (id, cosine similarity, document, metadata)."""
         collection = self.collection(which)
-        count = collection.count()
+        if which not in self._counts:
+            self._counts[which] = collection.count()  # a few ms per call in Chroma: once per generation
+        count = self._counts[which]
         if count == 0:
             return []
+        # A sentence that several documents share has one vector, and which copies the
+        # search returns first differs between stores: fetch past the cut and break ties by id.
         result = collection.query(
-            query_embeddings=[vector], n_results=min(k, count), include=["distances", "documents", "metadatas"]
+            query_embeddings=[vector], n_results=min(k + TIE_MARGIN, count), include=["distances", "documents", "metadatas"]
         )
-        return [
+        hits = [
             (id_, 1.0 - float(distance), document, metadata)  # Chroma's cosine distance is 1 - cosine
             for id_, distance, document, metadata in zip(
                 result["ids"][0], result["distances"][0], result["documents"][0], result["metadatas"][0]
             )
         ]
+        return sorted(hits, key=lambda hit: (-hit[1], hit[0]))[:k]
 
     def get(self, which: str, ids: list[str], embeddings: bool = False) -> dict[str, Record]:
         """Records by id (Chroma returns them in its own order, so they come back keyed by id)."""
@@ -206,7 +217,7 @@ class EmbeddedBackend:
             import chromadb
 
             client = chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
-            return _collections(client, "", create, model_meta)
+            return _collections(client, "", create, model_meta, persist_every_write=True)
 
         return _Background(work)
 
@@ -275,195 +286,26 @@ class EmbeddedBackend:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-class ServerBackend:
-    """Generations as collections on a Chroma server; pointer, manifests and lease in a meta collection."""
+def _collections(client, prefix: str, create: bool, model_meta: dict | None, persist_every_write: bool = False) -> dict:
+    """The chunks and units collections of one generation, created (empty) or opened.
 
-    def __init__(self, settings: Settings):
-        self.settings = settings
-        self.url = settings.chroma_url or ""
-        self.base = settings.collection
-        self._client = None
-        key = hashlib.sha256(f"{self.url}|{self.base}".encode()).hexdigest()[:16]
-        self._cache = settings.cache / "lexical" / key
-
-    def describe(self) -> str:
-        return f"{self.url} (collection {self.base})"
-
-    @property
-    def client(self):
-        if self._client is None:
-            self._client = connect_server(self.settings)
-        return self._client
-
-    def _meta(self):
-        with server_errors(self.url):
-            return self.client.get_or_create_collection(f"{self.base}-meta", embedding_function=None)
-
-    def _get_doc(self, record_id: str) -> str | None:
-        with server_errors(self.url):
-            result = self._meta().get(ids=[record_id], include=["documents"])
-        return result["documents"][0] if result["ids"] else None
-
-    def _put_doc(self, record_id: str, document: str) -> None:
-        with server_errors(self.url):
-            self._meta().upsert(ids=[record_id], documents=[document], embeddings=[[1.0]])
-
-    def read_pointer(self) -> dict | None:
-        document = self._get_doc("current")
-        return json.loads(document) if document else None
-
-    def write_pointer(self, pointer: dict) -> None:
-        self._put_doc("current", json.dumps(pointer))
-
-    def read_manifest(self, name: str) -> Manifest:
-        document = self._get_doc(f"manifest:{name}")
-        if document is None:
-            raise IndexUnavailable(f"the index on {self.describe()} is damaged (no manifest for {name})")
-        return Manifest.from_json(document)
-
-    def write_manifest(self, name: str, manifest: Manifest) -> None:
-        self._put_doc(f"manifest:{name}", manifest.to_json())
-
-    def open_collections(self, name: str, create: bool, model_meta: dict | None = None):
-        with server_errors(self.url):
-            collections = _collections(self.client, f"{self.base}-{name}-", create, model_meta)
-        return lambda: collections
-
-    def lexical_dir(self, name: str) -> Path:
-        return self._cache / name
-
-    def reader_guard(self, name: str):
-        return None  # the writer keeps the previous generation, and readers retry once
-
-    def prepare(self, name: str) -> None:
-        pass
-
-    def names(self) -> list[str]:
-        prefix, suffix = f"{self.base}-", f"-{CHUNKS}"
-        with server_errors(self.url):
-            listed = [c.name if hasattr(c, "name") else str(c) for c in self.client.list_collections()]
-        return sorted({n[len(prefix) : -len(suffix)] for n in listed if n.startswith(prefix) and n.endswith(suffix)})
-
-    def delete(self, name: str) -> bool:
-        with server_errors(self.url):
-            for which in (CHUNKS, UNITS):
-                with contextlib.suppress(Exception):
-                    self.client.delete_collection(f"{self.base}-{name}-{which}")
-            with contextlib.suppress(Exception):
-                self._meta().delete(ids=[f"manifest:{name}"])
-        shutil.rmtree(self.lexical_dir(name), ignore_errors=True)
-        return True
-
-    @contextlib.contextmanager
-    def writer_lock(self, wait: float) -> Iterator[None]:
-        """A lease in the meta collection, renewed while the writer works.
-
-        Chroma has no compare-and-swap, so the lease is written and then read back;
-        two writers starting within the same instant could both pass, which a
-        single maintainer per index (the README's rule) avoids.
-        """
-        me = {"holder": uuid.uuid4().hex, "host": socket.gethostname(), "pid": os.getpid()}
-        deadline = time.monotonic() + wait
-        while True:
-            current = self._get_doc("lock")
-            lease = json.loads(current) if current else None
-            if lease is None or lease.get("expires", 0) < time.time() or lease.get("holder") == me["holder"]:
-                self._put_doc("lock", json.dumps({**me, "expires": time.time() + LEASE_SECONDS}))
-                if json.loads(self._get_doc("lock") or "{}").get("holder") == me["holder"]:
-                    break
-            if time.monotonic() >= deadline:
-                raise IndexBusy(
-                    f"another `mhqa index` is writing {self.describe()} (pid {lease.get('pid')} on {lease.get('host')}); "
-                    f"waited {wait:.0f} s, try again later"
-                )
-            time.sleep(0.5)
-        stop = threading.Event()
-
-        def renew() -> None:
-            while not stop.wait(LEASE_SECONDS / 3):
-                with contextlib.suppress(MhqaError):
-                    self._put_doc("lock", json.dumps({**me, "expires": time.time() + LEASE_SECONDS}))
-
-        renewer = threading.Thread(target=renew, daemon=True)
-        renewer.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            with contextlib.suppress(Exception):
-                self._meta().delete(ids=["lock"])
-
-
-def _collections(client, prefix: str, create: bool, model_meta: dict | None) -> dict:
+    `persist_every_write`: an embedded store saves its HNSW graph after each add. By default
+    Chroma saves it every 1,000 records and every process that opens the folder replays
+    the rest and rewrites the graph files, so readers would write a published generation
+    (and race each other). Saved at every add, a published generation is only read.
+    """
     out = {}
+    hnsw: dict[str, Any] = {"space": "cosine", "ef_search": SEARCH_BREADTH, **({"sync_threshold": 1} if persist_every_write else {})}
     for which in (CHUNKS, UNITS):
         name = f"{prefix}{which}"
         if create:
             metadata = {f"model_{key}": value for key, value in (model_meta or {}).items()}
             out[which] = client.create_collection(
-                name, configuration={"hnsw": {"space": "cosine"}}, metadata=metadata or None, embedding_function=None
+                name, configuration={"hnsw": hnsw}, metadata=metadata or None, embedding_function=None
             )
         else:
             out[which] = client.get_collection(name, embedding_function=None)
     return out
-
-
-@contextlib.contextmanager
-def server_errors(url: str) -> Iterator[None]:
-    """Turn whatever a failing server or proxy raises into one clear line."""
-    try:
-        yield
-    except MhqaError:
-        raise
-    except Exception as exc:
-        text = " ".join(str(exc).split()) or type(exc).__name__
-        lowered = text.lower()
-        if "401" in text or "403" in text or "unauthorized" in lowered or "forbidden" in lowered:
-            reason = "the server refused the token (check MHQA_CHROMA_TOKEN)"
-        elif "certificate" in lowered or "ssl" in lowered:
-            reason = f"TLS failed ({text[:120]})"
-        elif "timed out" in lowered or "timeout" in lowered:
-            reason = "the server did not answer in time"
-        elif "connect" in lowered or "refused" in lowered or "resolve" in lowered or "unreachable" in lowered:
-            reason = "cannot connect (is the server running?)"
-        elif "does not exist" in lowered or "notfound" in type(exc).__name__.lower():
-            raise IndexUnavailable(f"the index on {url} is incomplete or was replaced ({text[:120]}); try again") from None
-        else:
-            reason = text[:160]
-        raise ServerUnavailable(f"Chroma server {url}: {reason}") from None
-
-
-def connect_server(settings: Settings):
-    """A chromadb.HttpClient for `settings.chroma_url`, with the token as a header and short timeouts."""
-    from urllib.parse import urlsplit
-
-    import chromadb
-
-    url = urlsplit(settings.chroma_url or "")
-    if not url.hostname:
-        raise ServerUnavailable(f"bad Chroma server URL: {settings.chroma_url!r}")
-    headers = {}
-    if settings.chroma_token:
-        headers = {"Authorization": f"Bearer {settings.chroma_token}", "X-Chroma-Token": settings.chroma_token}
-    ssl = url.scheme == "https"
-    verify: Any = str(settings.chroma_ca) if settings.chroma_ca else True
-    extra: dict[str, Any] = {"chroma_server_ssl_verify": verify} if ssl else {}
-    with server_errors(settings.chroma_url or ""):
-        client = chromadb.HttpClient(
-            host=url.hostname,
-            port=url.port or (443 if ssl else 80),
-            ssl=ssl,
-            headers=headers,
-            settings=_chroma_settings(chroma_server_http_timeout=settings.server_timeout, **extra) if _has_timeout() else _chroma_settings(**extra),
-        )
-        client.heartbeat()
-    return client
-
-
-def _has_timeout() -> bool:
-    from chromadb.config import Settings as ChromaSettings
-
-    return "chroma_server_http_timeout" in ChromaSettings.model_fields
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -489,7 +331,12 @@ class Index:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.backend = ServerBackend(settings) if settings.uses_server else EmbeddedBackend(settings.index)
+        if settings.uses_server:
+            from .server import ServerBackend  # server.py builds on this module
+
+            self.backend = ServerBackend(settings)
+        else:
+            self.backend = EmbeddedBackend(settings.index)
 
     def describe(self) -> str:
         return self.backend.describe()

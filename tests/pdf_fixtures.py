@@ -392,7 +392,7 @@ def image_only(path: StrPath, pages: int = 2) -> Path:
 
 
 def page_raises(path: StrPath, pages: int = 3, bad_page: int = 2,
-                how: str = "filter") -> PdfFixture:
+                how: str = "filter", texts: list[str] | None = None) -> PdfFixture:
     """Multi-page text PDF where page `bad_page` (1-based) raises on extract_text().
 
     how:
@@ -404,12 +404,17 @@ def page_raises(path: StrPath, pages: int = 3, bad_page: int = 2,
                  -> pypdf.errors.PdfStreamError("Stream has ended unexpectedly").
     Opening the file and the other pages are unaffected.  (A corrupt Flate
     stream or a missing font does NOT raise: pypdf logs and returns ''/U+FFFD.)
+    `texts`: one string per page instead of the default lines (which differ only by
+    their page number, so a cleaner may take them for a running header).
     """
     if not 1 <= bad_page <= pages:
         raise ValueError("bad_page out of range")
     p = _prep(path)
-    texts = [f"Page {i} of the page-raises fixture. Good text on page {i}."
-             for i in range(1, pages + 1)]
+    if texts is None:
+        texts = [f"Page {i} of the page-raises fixture. Good text on page {i}."
+                 for i in range(1, pages + 1)]
+    elif len(texts) != pages:
+        raise ValueError("need one text per page")
     b = _PdfBuilder()
     font = b.add(_HELVETICA)
     contents = []

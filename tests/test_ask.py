@@ -37,10 +37,10 @@ def test_answerable_question_cites_the_right_page(session, labelled, index):
     assert answer.status == "answered", (row["question"], answer.reason)
     first = answer.citations[0]
     assert (first.source, first.page) in gold_pairs(row), (row["question"], first.source, first.page)
-    # every sentence of the answer is verbatim in a cited quote, with its marker
-    for sentence, marker in re.findall(r"(.+?) \[(\d+)\](?: |$)", answer.answer, re.S):
-        quote = next(c.quote for c in answer.citations if c.id == int(marker))
-        assert sentence.strip() in quote
+    # every sentence of the answer is verbatim in its cited quote, and followed by its marker
+    for sentence, marker in answer.sentences:
+        assert f"{sentence} [{marker}]" in answer.answer
+        assert sentence in next(c.quote for c in answer.citations if c.id == marker)
 
 
 @pytest.mark.parametrize("index", range(12))
@@ -52,10 +52,12 @@ def test_unanswerable_question_is_refused(session, labelled, index):
     assert f"{answer.evidence:.2f}" in answer.reason and f"{answer.threshold:.2f}" in answer.reason
 
 
-def test_answer_has_no_duplicate_sentences_and_stays_short(session):
-    answer = session.ask("What are the treatments for depression?")
-    sentences = re.findall(r"(.+?) \[\d+\]", answer.answer, re.S)
-    assert len(sentences) == len(set(s.strip() for s in sentences)) <= 3
+@pytest.mark.parametrize("question", ["What are the treatments for depression?", "How can I help someone thinking about suicide?"])
+def test_answer_has_no_duplicate_sentences_and_stays_short(session, question):
+    answer = session.ask(question)
+    sentences = [text for text, _ in answer.sentences]
+    assert len(sentences) == len(set(sentences)) <= 6
+    assert len(answer.answer.split()) <= 180
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,412 @@
+"""Server mode (issue 7) through the real CLI: a real `chroma run` on loopback, a real nginx
+in front of it checking a token (http and https), the real corpus and the real model.
+
+nginx is Debian's package; without it the proxy tests are skipped, unless
+MHQA_REQUIRE_TOOLS=1 (CI), where they fail. The time bounds below are generous
+upper bounds that prove "never hangs", not measurements (those are in bench/).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import CORPUS, ROOT
+from servers import NginxNotFound, blackhole_port, chroma_server, find_nginx, nginx_proxy, silent_server
+
+pytestmark = pytest.mark.server
+
+TOKEN = "tok_" + secrets.token_hex(16)  # the proxy matches it with a regex: letters, digits, _ only
+NEVER_HANGS = 10.0  # seconds; the product bound is 5 s from start to the error line
+
+# Re-index scenario on the 3-PDF small corpus: the DMDD sheet is replaced by the OCD one.
+ASK_DMDD, ASK_OCD = "dmdd age of onset", "what is ERP therapy"
+DMDD, OCD = "nimh-dmdd.pdf", "nimh-ocd.pdf"
+MORE = ("nimh-ptsd.pdf", "nimh-schizophrenia.pdf", "nimh-bipolar-disorder.pdf", "nimh-eating-disorders.pdf")
+
+
+@dataclass
+class Served:
+    url: str
+    collection: str
+
+    @property
+    def flags(self) -> list[str]:
+        return ["--chroma-url", self.url, "--collection", self.collection]
+
+
+def require_nginx() -> None:
+    try:
+        find_nginx()
+    except NginxNotFound as exc:
+        if os.environ.get("MHQA_REQUIRE_TOOLS") == "1":
+            pytest.fail(f"MHQA_REQUIRE_TOOLS=1 but {exc}")
+        pytest.skip(str(exc))
+
+
+def one_line_error(run, *fragments: str) -> None:
+    """Exit 3, a single `mhqa: ...` line on stderr naming the problem, no traceback, no token."""
+    assert run.code == 3, (run.code, run.stdout, run.stderr)
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mhqa: "), run.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], run.stderr
+    assert "Traceback" not in run.stderr and TOKEN not in run.stderr + run.stdout
+
+
+def citations(answer: dict) -> list[tuple[str, int]]:
+    return [(c["source"], c["page"]) for c in answer["citations"]]
+
+
+def cited_files(answer: dict) -> set[str]:
+    return {c["source"] for c in answer["citations"]}
+
+
+def server_collections(url: str) -> list[str]:
+    response = httpx.get(f"{url}/api/v2/tenants/default_tenant/databases/default_database/collections", timeout=5)
+    response.raise_for_status()
+    return [c["name"] for c in response.json()]
+
+
+def wait_for(predicate, what: str, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.1)
+
+
+def spawn(base_env: dict, *args, env: dict | None = None) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "mhqa", *map(str, args)],
+        cwd=ROOT, env={**base_env, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+# --- servers -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chroma(tmp_path_factory):
+    with chroma_server(tmp_path_factory.mktemp("chroma-data")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def proxy(chroma, tmp_path_factory):
+    require_nginx()
+    with nginx_proxy(chroma.port, TOKEN, tmp_path_factory.mktemp("nginx-http")) as px:
+        yield px
+
+
+@pytest.fixture(scope="module")
+def tls_proxy(chroma, tmp_path_factory):
+    require_nginx()
+    with nginx_proxy(chroma.port, TOKEN, tmp_path_factory.mktemp("nginx-https"), tls=True) as px:
+        yield px
+
+
+@pytest.fixture(scope="module")
+def served(chroma, mhqa) -> Served:
+    """The shipped corpus indexed into the server through the CLI."""
+    target = Served(chroma.url, "nimh")
+    result = mhqa("index", "--corpus", CORPUS, *target.flags)
+    assert result.code == 0, result.stderr
+    return target
+
+
+@pytest.fixture(scope="module")
+def core_questions(labelled, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("core") / "core.txt"
+    path.write_text("\n".join(row["question"] for row in labelled if row.get("core")) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def embedded_core(mhqa, corpus_index, core_questions) -> list[dict]:
+    result = mhqa("ask", "--json", "--file", core_questions, "--index", corpus_index)
+    assert result.code == 0, result.stderr
+    return result.json_lines()
+
+
+# --- the same answers as the embedded index ----------------------------------------------------
+
+
+def test_core_questions_cite_the_same_pages_as_the_embedded_index(mhqa, served, core_questions, embedded_core, labelled):
+    result = mhqa("ask", "--json", "--file", core_questions, *served.flags)
+    assert result.code == 0, result.stderr
+    remote = result.json_lines()
+    assert len(remote) == len(embedded_core) == sum(1 for row in labelled if row.get("core"))
+    for here, there in zip(embedded_core, remote):
+        assert there["question"] == here["question"]
+        assert (there["status"], there["answer"], citations(there)) == (here["status"], here["answer"], citations(here))
+    answered = [a for a in remote if a["status"] == "answered"]
+    assert len(answered) >= len(remote) // 2  # the comparison is about real answers, not only refusals
+
+
+def test_manifest_lives_on_the_server(mhqa, served, tmp_path):
+    """A second maintainer's machine (empty cache) sees the index as up to date, without loading the model."""
+    result = mhqa("index", "--corpus", CORPUS, *served.flags, env={"MHQA_CACHE": str(tmp_path / "other-machine")})
+    assert result.code == 0, result.stderr
+    assert "unchanged" in result.stdout and "added" not in result.stdout
+    assert not (tmp_path / "other-machine" / "encoders").exists()
+
+
+def test_status_and_chat_against_the_server_match_embedded(mhqa, served, corpus_index):
+    reports = [mhqa("status", "--json", "--corpus", CORPUS, *where) for where in (["--index", corpus_index], served.flags)]
+    assert [r.code for r in reports] == [0, 0], reports[1].stderr
+    local, remote = (json.loads(r.stdout) for r in reports)
+    assert remote["index"] == f"{served.url} (collection {served.collection})"
+    assert remote["model"] == local["model"] and remote["chunking"] == local["chunking"]
+    same = lambda documents: [{k: v for k, v in d.items() if k != "indexed_at"} for d in documents]  # noqa: E731
+    assert same(remote["documents"]) == same(local["documents"]) and len(remote["documents"]) == 22
+    chats = [mhqa("chat", "--no-passages", *where, input=f"{ASK_DMDD}\nHow common is PTSD?\nquit\n") for where in (["--index", corpus_index], served.flags)]
+    assert [c.code for c in chats] == [0, 0], chats[1].stderr
+    assert chats[1].stdout == chats[0].stdout and "nimh-ptsd.pdf" in chats[1].stdout
+
+
+def test_faq_and_eval_against_the_server_match_embedded(mhqa, served, corpus_index, tmp_path, labelled):
+    questions = tmp_path / "faq.txt"
+    questions.write_text("## Mood\nWhat is DBT?\nHow common is PTSD?\n", encoding="utf-8")
+    sheets = [mhqa("faq", questions, "--format", "md", "--date", "2026-01-01", *where) for where in (["--index", corpus_index], served.flags)]
+    assert [s.code for s in sheets] == [0, 0], sheets[1].stderr
+    assert sheets[1].stdout == sheets[0].stdout and "nimh-ptsd.pdf" in sheets[1].stdout
+    dataset = tmp_path / "core.jsonl"
+    dataset.write_text("".join(json.dumps(row) + "\n" for row in labelled if row.get("core")), encoding="utf-8")
+    reports = [mhqa("eval", dataset, "--json", *where) for where in (["--index", corpus_index], served.flags)]
+    assert [r.code for r in reports] == [0, 0], reports[1].stderr
+    assert json.loads(reports[1].stdout) == json.loads(reports[0].stdout)
+
+
+def test_every_command_has_the_server_options(mhqa):
+    from mhqa.cli import app
+
+    names = [command.name or command.callback.__name__ for command in app.registered_commands]
+    assert {"index", "ask"} <= set(names)
+    for name in names:
+        result = mhqa(name, "--help", env={"MHQA_CHROMA_TOKEN": TOKEN, "COLUMNS": "200"})
+        assert result.code == 0, result.stderr
+        for option in ("--chroma-url", "--chroma-token", "--chroma-ca", "--collection"):
+            assert option in result.stdout, f"`mhqa {name}` lacks {option}"
+        assert TOKEN not in result.stdout
+
+
+# --- re-indexing on the server -----------------------------------------------------------------
+
+
+def test_asks_during_a_reindex_each_see_one_whole_state(mhqa, base_env, chroma, small_corpus):
+    target = Served(chroma.url, "live")
+    assert mhqa("index", "--corpus", small_corpus, *target.flags).code == 0
+    questions = small_corpus.parent / "questions.txt"
+    questions.write_text(f"{ASK_DMDD}\n{ASK_OCD}\n", encoding="utf-8")
+    (small_corpus / DMDD).unlink()
+    shutil.copy(CORPUS / OCD, small_corpus / OCD)
+
+    writer = spawn(base_env, "index", "--corpus", small_corpus, *target.flags)
+    wait_for(lambda: "live-writer" in server_collections(chroma.url) or writer.poll() is not None, "the writer's lease")
+    states, rounds = [], 0
+    while True:
+        finished = writer.poll() is not None
+        readers = [spawn(base_env, "ask", "--json", "--file", questions, *target.flags) for _ in range(4)]
+        for reader in readers:
+            out, err = reader.communicate(timeout=300)
+            assert reader.returncode == 0, err
+            dmdd, ocd = [json.loads(line) for line in out.splitlines()]
+            old, new = DMDD in cited_files(dmdd), OCD in cited_files(ocd)
+            assert old != new, (dmdd, ocd)  # before the re-index or after it, never a mix
+            assert not (new and DMDD in cited_files(dmdd) | cited_files(ocd))  # a removed file is never cited
+            states.append("new" if new else "old")
+        rounds += 1
+        if finished:
+            break
+    assert writer.wait() == 0, writer.stderr.read()
+    assert rounds >= 2  # at least one round of readers ran while the writer was writing
+    assert states[-4:] == ["new"] * 4
+
+
+def test_a_killed_reindex_leaves_the_previous_generation(mhqa, base_env, chroma, small_corpus):
+    target = Served(chroma.url, "crash")
+    assert mhqa("index", "--corpus", small_corpus, *target.flags).code == 0
+    before = mhqa("ask", "--json", ASK_DMDD, *target.flags)
+    assert before.code == 0 and DMDD in cited_files(before.json_lines()[0])
+    current = set(server_collections(chroma.url))
+    (small_corpus / DMDD).unlink()
+    for name in (OCD, *MORE):  # enough new pages that the run is still embedding when it is killed
+        shutil.copy(CORPUS / name, small_corpus / name)
+
+    writer = spawn(base_env, "index", "--corpus", small_corpus, *target.flags)
+    # Once the next generation is being written on the server: a second writer is turned away, then the first is killed.
+    wait_for(lambda: any(n.startswith("crash-g") and n not in current for n in server_collections(chroma.url)), "a new generation")
+    second = mhqa("index", "--corpus", small_corpus, *target.flags, "--wait", "1")
+    writer.send_signal(signal.SIGKILL)
+    writer.wait()
+    one_line_error(second, "another `mhqa index` is writing", "waited 1 s")
+
+    after_kill = mhqa("ask", "--json", ASK_DMDD, *target.flags)
+    assert after_kill.code == 0 and citations(after_kill.json_lines()[0]) == citations(before.json_lines()[0])
+    # The next run takes over the dead run's lease at once (its process is gone) and finishes the job.
+    rerun = mhqa("index", "--corpus", small_corpus, *target.flags, "--wait", "1")
+    assert rerun.code == 0, rerun.stderr
+    now = mhqa("ask", "--json", "--file", "-", *target.flags, input=f"{ASK_DMDD}\n{ASK_OCD}\n").json_lines()
+    assert DMDD not in cited_files(now[0]) | cited_files(now[1]) and OCD in cited_files(now[1])
+    left = [n for n in server_collections(chroma.url) if n.startswith("crash-g")]
+    assert len(left) == 4  # the killed run's collections were collected: current and previous remain
+
+
+# --- errors: one line, exit 3, never a hang ------------------------------------------------------
+
+
+def test_a_stopped_server_fails_fast(mhqa, small_corpus, tmp_path):
+    with chroma_server(tmp_path / "data") as server:
+        target = Served(server.url, "soon-gone")
+        assert mhqa("index", "--corpus", small_corpus, *target.flags).code == 0
+        assert mhqa("ask", ASK_DMDD, *target.flags).code == 0
+    for command in (["ask", ASK_DMDD], ["index", "--corpus", small_corpus]):
+        started = time.monotonic()
+        result = mhqa(*command, *target.flags)
+        assert time.monotonic() - started < NEVER_HANGS
+        one_line_error(result, server.url, "connection refused")
+
+
+def test_an_unreachable_or_hung_server_fails_fast(mhqa):
+    with blackhole_port() as unreachable, silent_server() as hung:
+        for port, reason in ((unreachable, "no answer while connecting"), (hung, "did not answer in time")):
+            started = time.monotonic()
+            result = mhqa("ask", ASK_DMDD, "--chroma-url", f"http://127.0.0.1:{port}")
+            assert time.monotonic() - started < NEVER_HANGS
+            one_line_error(result, reason)
+
+
+def test_a_server_that_hangs_after_connecting_is_bounded(tmp_path, monkeypatch):
+    """Every call of the connected client is bounded too (CALL_TIMEOUT, shortened here from 60 s)."""
+    from mhqa import server as server_mode
+    from mhqa.errors import ServerUnavailable
+    from mhqa.settings import load_settings
+
+    monkeypatch.setattr(server_mode, "CALL_TIMEOUT", 2.0)
+    with chroma_server(tmp_path / "data") as server:
+        backend = server_mode.ServerBackend(load_settings({"chroma_url": server.url, "collection": "hangs-later"}, env={}))
+        assert backend.read_pointer() is None  # connected: the pre-flight and the client's own requests are done
+        server.pause()  # SIGSTOP: the port stays open, nothing answers
+        try:
+            started = time.monotonic()
+            with pytest.raises(ServerUnavailable, match="did not answer in time"):
+                backend.names()
+            assert time.monotonic() - started < NEVER_HANGS
+        finally:
+            server.resume()
+
+
+def test_no_index_on_the_server_yet(mhqa, chroma):
+    result = mhqa("ask", ASK_DMDD, "--chroma-url", chroma.url, "--collection", "never-indexed")
+    one_line_error(result, "no index at", "run `mhqa index` first")
+    assert "never-indexed-meta" not in server_collections(chroma.url)  # a reader creates nothing
+
+
+def test_an_index_made_with_another_model(mhqa, served, tmp_path):
+    """The server's index was made with all-MiniLM-L6-v2; a client configured with another model refuses to use it."""
+    from mhqa.settings import bundled_model_path
+
+    bundled, other = bundled_model_path(), tmp_path / "other-model"
+    shutil.copytree(bundled, other, ignore=shutil.ignore_patterns("model.safetensors", "*.onnx"))
+    (other / "model.safetensors").symlink_to(bundled / "model.safetensors")
+    # CLS pooling instead of mean pooling: the same weights give other sentence vectors.
+    pooling = json.loads((other / "1_Pooling" / "config.json").read_text())
+    pooling.update(pooling_mode_mean_tokens=False, pooling_mode_cls_token=True)
+    (other / "1_Pooling" / "config.json").write_text(json.dumps(pooling))
+    result = mhqa("ask", ASK_DMDD, *served.flags, env={"MHQA_MODEL": str(other)})
+    one_line_error(result, "built with the model")
+
+
+def test_bad_server_settings_are_usage_errors(mhqa, tmp_path):
+    for flags, fragment in (
+        (["--chroma-url", f"https://maintainer:{TOKEN}@127.0.0.1:1"], "must not hold a user or password"),
+        (["--chroma-url", "127.0.0.1:8000"], "must start with http:// or https://"),
+        (["--chroma-url", "http://127.0.0.1:1", "--collection", "no spaces"], "collection must be"),
+        (["--chroma-url", "https://127.0.0.1:1", "--chroma-ca", tmp_path / "missing.crt"], "cannot use the CA certificate"),
+    ):
+        result = mhqa("ask", ASK_DMDD, *flags)
+        assert result.code == 2 and fragment in result.stderr and TOKEN not in result.stderr, result.stderr
+    config = tmp_path / "mhqa.toml"
+    config.write_text(f'chroma_url = "http://127.0.0.1:1"\nchroma_token = "{TOKEN}"\n', encoding="utf-8")
+    result = mhqa("ask", ASK_DMDD, "--config", config)
+    assert result.code == 2 and "keep the token out of files" in result.stderr and TOKEN not in result.stderr
+
+
+# --- behind nginx: the token, TLS ------------------------------------------------------------------
+
+
+def test_proxy_lets_the_right_token_through_only(mhqa, served, proxy, embedded_core, core_questions):
+    flags = ["--chroma-url", proxy.url, "--collection", served.collection]
+    by_env = mhqa("ask", "--json", "--file", core_questions, *flags, env={"MHQA_CHROMA_TOKEN": TOKEN})
+    assert by_env.code == 0, by_env.stderr
+    assert [citations(a) for a in by_env.json_lines()] == [citations(a) for a in embedded_core]
+    by_flag = mhqa("ask", "--json", ASK_DMDD, *flags, "--chroma-token", TOKEN)
+    assert by_flag.code == 0 and TOKEN not in by_flag.stdout + by_flag.stderr
+    wrong = "tok_" + secrets.token_hex(16)
+    refused = mhqa("ask", ASK_DMDD, *flags, env={"MHQA_CHROMA_TOKEN": wrong})
+    one_line_error(refused, "refused the token")
+    assert wrong not in refused.stderr
+    one_line_error(mhqa("ask", ASK_DMDD, *flags), "requires a token")
+    one_line_error(mhqa("index", "--corpus", CORPUS, *flags, "--chroma-token", wrong), "refused the token")
+
+
+def test_https_proxy_with_the_team_ca(mhqa, served, tls_proxy, tmp_path, embedded_core):
+    flags = ["--chroma-url", tls_proxy.url, "--collection", served.collection]
+    token = {"MHQA_CHROMA_TOKEN": TOKEN}
+    expected = citations(next(a for a in embedded_core if a["question"] == ASK_DMDD))
+    by_flag = mhqa("ask", "--json", ASK_DMDD, *flags, "--chroma-ca", tls_proxy.ca_path, env=token)
+    by_env = mhqa("ask", "--json", ASK_DMDD, *flags, env={**token, "MHQA_CHROMA_CA": str(tls_proxy.ca_path)})
+    config = tmp_path / "mhqa.toml"
+    config.write_text(f'chroma_url = "{tls_proxy.url}"\ncollection = "{served.collection}"\nchroma_ca = "{tls_proxy.ca_path}"\n')
+    by_config = mhqa("ask", "--json", ASK_DMDD, env=token, cwd=tmp_path)
+    for run in (by_flag, by_env, by_config):
+        assert run.code == 0, run.stderr
+        assert citations(run.json_lines()[0]) == expected
+    one_line_error(mhqa("ask", ASK_DMDD, *flags, env=token), "TLS failed", "--chroma-ca")
+    plain = tls_proxy.url.replace("https://", "http://")
+    one_line_error(mhqa("ask", ASK_DMDD, "--chroma-url", plain, env=token), "expects https")
+
+
+def test_chroma_down_behind_the_proxy(mhqa, small_corpus, tmp_path):
+    require_nginx()
+    with chroma_server(tmp_path / "data") as server, nginx_proxy(server.port, TOKEN, tmp_path / "nginx") as px:
+        server.stop()
+        started = time.monotonic()
+        result = mhqa("ask", ASK_DMDD, "--chroma-url", px.url, env={"MHQA_CHROMA_TOKEN": TOKEN})
+        assert time.monotonic() - started < NEVER_HANGS
+        one_line_error(result, "the Chroma server behind it does not")
+
+
+def test_the_token_is_never_written(mhqa, chroma, tls_proxy, small_corpus, cache_dir, tmp_path):
+    """Index and ask through the https proxy, then look for the token in every byte mhqa and Chroma wrote."""
+    flags = ["--chroma-url", tls_proxy.url, "--collection", "secret-check", "--chroma-ca", tls_proxy.ca_path]
+    log = tmp_path / "questions.log"
+    runs = [
+        mhqa("index", "--corpus", small_corpus, *flags, "--chroma-token", TOKEN),
+        mhqa("ask", ASK_DMDD, *flags, "--log", log, env={"MHQA_CHROMA_TOKEN": TOKEN}),
+        mhqa("index", "--corpus", small_corpus, *flags, "--dry-run", env={"MHQA_CHROMA_TOKEN": TOKEN}),
+    ]
+    assert [r.code for r in runs] == [0, 0, 0], runs[-1].stderr
+    assert all(TOKEN not in r.stdout + r.stderr for r in runs)
+    written = [p for folder in (cache_dir, chroma.data_dir, tmp_path) if folder.exists() for p in folder.rglob("*") if p.is_file()]
+    assert any(p.is_relative_to(cache_dir / "lexical") for p in written)
+    leaks = [p for p in written if TOKEN.encode() in p.read_bytes()]
+    assert not leaks
+    import chromadb
+    from chromadb.config import Settings
+
+    client = chromadb.HttpClient(host=chroma.url, settings=Settings(anonymized_telemetry=False))
+    meta = client.get_collection("secret-check-meta").get(include=["documents"])
+    assert any(doc.startswith("{") and '"documents"' in doc for doc in meta["documents"])  # the manifest is there
+    assert not any(TOKEN in doc for doc in meta["documents"])
