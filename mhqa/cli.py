@@ -6,6 +6,8 @@ one-line message in `main`; nothing here prints a traceback.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import os
 import sys
@@ -24,67 +26,79 @@ app = typer.Typer(
     help="Answers mental-health psychoeducation questions only from vetted guideline PDFs, with page citations.",
 )
 
-# Options shared by the commands: where the index and corpus are, and how to reach a server.
-IndexOpt = Annotated[Optional[Path], typer.Option("--index", help="Index folder [default: ./index, $MHQA_INDEX].", show_default=False)]
-CorpusOpt = Annotated[Optional[Path], typer.Option("--corpus", help="Corpus folder [default: ./corpus, $MHQA_CORPUS].", show_default=False)]
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="Config file [default: ./mhqa.toml, $MHQA_CONFIG].", show_default=False)]
-UrlOpt = Annotated[Optional[str], typer.Option("--chroma-url", help="Use a Chroma server (http:// or https://) instead of the index folder [$MHQA_CHROMA_URL].", show_default=False)]
-TokenOpt = Annotated[Optional[str], typer.Option("--chroma-token", help="Token for the server's proxy [$MHQA_CHROMA_TOKEN]; never printed or stored.", show_default=False)]
-CollectionOpt = Annotated[Optional[str], typer.Option("--collection", help="Collection name on the server [default: mhqa].", show_default=False)]
-CaOpt = Annotated[Optional[Path], typer.Option("--chroma-ca", help="CA certificate (PEM file or folder) to verify an https server with [default: the system's; $MHQA_CHROMA_CA].", show_default=False)]
+# Where the corpus and index are, and how to reach a server: every command takes these.
+WHERE = {
+    "corpus": (Optional[Path], typer.Option("--corpus", help="Corpus folder [default: ./corpus, $MHQA_CORPUS].", show_default=False)),
+    "index": (Optional[Path], typer.Option("--index", help="Index folder [default: ./index, $MHQA_INDEX].", show_default=False)),
+    "config": (Optional[Path], typer.Option("--config", help="Config file [default: ./mhqa.toml, $MHQA_CONFIG].", show_default=False)),
+    "chroma_url": (Optional[str], typer.Option("--chroma-url", help="Use a Chroma server (http:// or https://) instead of the index folder [$MHQA_CHROMA_URL].", show_default=False)),
+    "chroma_token": (Optional[str], typer.Option("--chroma-token", help="Token for the server's proxy [$MHQA_CHROMA_TOKEN]; never printed or stored.", show_default=False)),
+    "collection": (Optional[str], typer.Option("--collection", help="Collection name on the server [default: mhqa].", show_default=False)),
+    "chroma_ca": (Optional[Path], typer.Option("--chroma-ca", help="CA certificate (PEM file or folder) to verify an https server with [default: the system's; $MHQA_CHROMA_CA].", show_default=False)),
+}
+
+# Options of the commands that answer questions.
 JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON object per line instead of the rich view.")]
+TopKOpt = Annotated[Optional[int], typer.Option("--top-k", help="Passages to cite or show at most [default: 5].", show_default=False)]
+SentencesOpt = Annotated[Optional[int], typer.Option("--max-sentences", "-n", help="Longest answer, in sentences [default: 3].", show_default=False)]
+EvidenceOpt = Annotated[Optional[float], typer.Option("--min-evidence", help="Refuse below this evidence score (0..1) [default: the calibrated threshold].", show_default=False)]
+PassagesOpt = Annotated[bool, typer.Option("--no-passages", help="List the sources without quoting the passages.")]
+LogOpt = Annotated[Optional[Path], typer.Option("--log", help="Append each question and its outcome to this file (nothing is logged otherwise).", show_default=False)]
 
 
-def _settings(config: Path | None = None, **flags):
+def command(name: str | None = None):
+    """Register a command that also takes the WHERE options; it receives them as one dict, `where`."""
+
+    def register(function):
+        own = [p for p in inspect.signature(function, eval_str=True).parameters.values() if p.name != "where"]
+        shared = [
+            inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[kind, option])
+            for key, (kind, option) in WHERE.items()
+        ]
+
+        @functools.wraps(function)
+        def with_where(**values):
+            return function(where={key: values.pop(key) for key in WHERE}, **values)
+
+        with_where.__signature__ = inspect.Signature(own + shared)
+        return app.command(name)(with_where)
+
+    return register
+
+
+def _settings(where: dict, **flags):
     from .settings import load_settings
 
-    return load_settings(flags, config=config)
+    location = {key: value for key, value in where.items() if key != "config"}
+    return load_settings({**location, **flags}, config=where["config"])
 
 
-@app.command()
+@command()
 def index(
-    corpus: CorpusOpt = None,
-    index: IndexOpt = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan (added, changed, removed, renamed, unchanged) and change nothing.")] = False,
     wait: Annotated[Optional[float], typer.Option("--wait", help="Seconds to wait for another index run to finish [default: 10].", show_default=False)] = None,
-    config: ConfigOpt = None,
-    chroma_url: UrlOpt = None,
-    chroma_token: TokenOpt = None,
-    collection: CollectionOpt = None,
-    chroma_ca: CaOpt = None,
+    *,
+    where: dict,
 ) -> None:
     """Index the corpus PDFs, redoing only what changed since the last run."""
     from .indexer import run_index
     from .render import IndexProgress, console, index_report_view
 
-    settings = _settings(config, corpus=corpus, index=index, lock_wait=wait, chroma_url=chroma_url, chroma_token=chroma_token, collection=collection, chroma_ca=chroma_ca)
-    err = console(stderr=True)
-    with IndexProgress(err) as progress:
+    settings = _settings(where, lock_wait=wait)
+    with IndexProgress(console(stderr=True)) as progress:
         report = run_index(settings, progress, dry_run=dry_run)
     console().print(index_report_view(report))
     if report.failed:
         raise typer.Exit(EXIT_UNAVAILABLE)
 
 
-@app.command()
-def status(
-    index: IndexOpt = None,
-    corpus: CorpusOpt = None,
-    json_output: JsonOpt = False,
-    config: ConfigOpt = None,
-    chroma_url: UrlOpt = None,
-    chroma_token: TokenOpt = None,
-    collection: CollectionOpt = None,
-    chroma_ca: CaOpt = None,
-) -> None:
+@command()
+def status(json_output: JsonOpt = False, *, where: dict) -> None:
     """Show the indexed documents and the corpus files that changed since; exit 1 if any are stale or unreadable."""
-    import json
-
     from .render import console, status_view
     from .status import index_status
 
-    settings = _settings(config, corpus=corpus, index=index, chroma_url=chroma_url, chroma_token=chroma_token, collection=collection, chroma_ca=chroma_ca)
-    report = index_status(settings)
+    report = index_status(_settings(where))
     if json_output:
         print(json.dumps(report.to_json(), ensure_ascii=False))
     else:
@@ -93,35 +107,28 @@ def status(
         raise typer.Exit(EXIT_STALE)
 
 
-@app.command()
+@command()
 def ask(
     question: Annotated[Optional[str], typer.Argument(help="The question, in quotes.", show_default=False)] = None,
     file: Annotated[Optional[Path], typer.Option("--file", "-f", help="Answer one question per line of FILE ('-' for standard input); '#' lines and blank lines are skipped.", show_default=False)] = None,
-    top_k: Annotated[Optional[int], typer.Option("--top-k", help="Passages to cite or show at most [default: 5].", show_default=False)] = None,
-    max_sentences: Annotated[Optional[int], typer.Option("--max-sentences", "-n", help="Longest answer, in sentences [default: 3].", show_default=False)] = None,
-    min_evidence: Annotated[Optional[float], typer.Option("--min-evidence", help="Refuse below this evidence score (0..1) [default: the calibrated threshold].", show_default=False)] = None,
+    top_k: TopKOpt = None,
+    max_sentences: SentencesOpt = None,
+    min_evidence: EvidenceOpt = None,
     json_output: JsonOpt = False,
-    no_passages: Annotated[bool, typer.Option("--no-passages", help="List the sources without quoting the passages.")] = False,
-    log: Annotated[Optional[Path], typer.Option("--log", help="Append each question and its outcome to this file (nothing is logged otherwise).", show_default=False)] = None,
-    corpus: CorpusOpt = None,
-    index: IndexOpt = None,
-    config: ConfigOpt = None,
-    chroma_url: UrlOpt = None,
-    chroma_token: TokenOpt = None,
-    collection: CollectionOpt = None,
-    chroma_ca: CaOpt = None,
+    no_passages: PassagesOpt = False,
+    log: LogOpt = None,
+    *,
+    where: dict,
 ) -> None:
     """Answer a question from the vetted corpus, citing document and page, or refuse."""
+    from .faq import read_questions
     from .render import IndexProgress, answer_view, console, print_answers_json
     from .session import open_session
 
     if (question is None) == (file is None):
         raise UsageError("give either a QUESTION or --file FILE")
-    questions = [question] if question is not None else read_questions(file)
-    settings = _settings(
-        config, corpus=corpus, index=index, top_k=top_k, max_sentences=max_sentences, min_evidence=min_evidence,
-        log_file=log, chroma_url=chroma_url, chroma_token=chroma_token, collection=collection, chroma_ca=chroma_ca,
-    )
+    questions = [question] if question is not None else [q.text for q in read_questions(file, "txt")]
+    settings = _settings(where, top_k=top_k, max_sentences=max_sentences, min_evidence=min_evidence, log_file=log)
     out = console()
     with IndexProgress(console(stderr=True)) as progress:
         session = open_session(settings, progress)
@@ -142,31 +149,23 @@ def ask(
     exit_now(code)
 
 
-@app.command()
+@command()
 def chat(
-    top_k: Annotated[Optional[int], typer.Option("--top-k", help="Passages to cite or show at most [default: 5].", show_default=False)] = None,
-    max_sentences: Annotated[Optional[int], typer.Option("--max-sentences", "-n", help="Longest answer, in sentences [default: 3].", show_default=False)] = None,
-    min_evidence: Annotated[Optional[float], typer.Option("--min-evidence", help="Refuse below this evidence score (0..1) [default: the calibrated threshold].", show_default=False)] = None,
-    no_passages: Annotated[bool, typer.Option("--no-passages", help="List the sources without quoting the passages.")] = False,
+    top_k: TopKOpt = None,
+    max_sentences: SentencesOpt = None,
+    min_evidence: EvidenceOpt = None,
+    no_passages: PassagesOpt = False,
     history: Annotated[Optional[Path], typer.Option("--history", help="Keep the line history in this file across chats (by default it is kept in memory only).", show_default=False)] = None,
-    log: Annotated[Optional[Path], typer.Option("--log", help="Append each question and its outcome to this file (nothing is logged otherwise).", show_default=False)] = None,
-    corpus: CorpusOpt = None,
-    index: IndexOpt = None,
-    config: ConfigOpt = None,
-    chroma_url: UrlOpt = None,
-    chroma_token: TokenOpt = None,
-    collection: CollectionOpt = None,
-    chroma_ca: CaOpt = None,
+    log: LogOpt = None,
+    *,
+    where: dict,
 ) -> None:
     """Ask question after question with the model kept loaded; exit, quit or Ctrl-D leaves."""
     from .chat import line_editing, run_chat, welcome
     from .render import IndexProgress, console
     from .session import open_session
 
-    settings = _settings(
-        config, corpus=corpus, index=index, top_k=top_k, max_sentences=max_sentences, min_evidence=min_evidence,
-        log_file=log, chroma_url=chroma_url, chroma_token=chroma_token, collection=collection, chroma_ca=chroma_ca,
-    )
+    settings = _settings(where, top_k=top_k, max_sentences=max_sentences, min_evidence=min_evidence, log_file=log)
     out, err = console(), console(stderr=True)
     save_history = line_editing(history)
     with IndexProgress(err) as progress:
@@ -180,26 +179,21 @@ def chat(
     exit_now(EXIT_OK)
 
 
-@app.command("eval")
+@command("eval")
 def evaluate(
     dataset: Annotated[Path, typer.Argument(help="Labelled questions, JSON Lines (see README, 'Answer quality').", show_default=False)],
     split: Annotated[Optional[str], typer.Option("--split", help="Only rows of this split (e.g. calibration, test) [default: all].", show_default=False)] = None,
     calibrate: Annotated[bool, typer.Option("--calibrate", help="Choose the threshold on these rows and write it to the config file (min_evidence).")] = False,
     min_evidence: Annotated[Optional[float], typer.Option("--min-evidence", help="Score as if refusing below this evidence.", show_default=False)] = None,
     json_output: JsonOpt = False,
-    corpus: CorpusOpt = None,
-    index: IndexOpt = None,
-    config: ConfigOpt = None,
-    chroma_url: UrlOpt = None,
-    chroma_token: TokenOpt = None,
-    collection: CollectionOpt = None,
-    chroma_ca: CaOpt = None,
+    *,
+    where: dict,
 ) -> None:
     """Measure retrieval, citations and refusals on a labelled set; optionally calibrate the threshold."""
     from .evaluate import calibrate_and_score
     from .render import IndexProgress, console, eval_view
 
-    settings = _settings(config, corpus=corpus, index=index, min_evidence=min_evidence, chroma_url=chroma_url, chroma_token=chroma_token, collection=collection, chroma_ca=chroma_ca)
+    settings = _settings(where, min_evidence=min_evidence)
     with IndexProgress(console(stderr=True)) as progress:
         report = calibrate_and_score(settings, dataset, split, calibrate, progress)
     if json_output:
@@ -208,7 +202,7 @@ def evaluate(
         console().print(eval_view(report))
 
 
-@app.command()
+@command()
 def faq(
     questions: Annotated[Path, typer.Argument(help="Questions: .txt (one per line, '## ' starts a section, '#' lines skipped), .csv or .jsonl (a 'question' and an optional 'section'); '-' reads standard input.", show_default=False)],
     out: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the sheet here [default: standard output].", show_default=False)] = None,
@@ -216,38 +210,20 @@ def faq(
     title: Annotated[Optional[str], typer.Option("--title", help="The sheet's title [default: Frequently asked questions].", show_default=False)] = None,
     date: Annotated[Optional[str], typer.Option("--date", help="The sheet's date, YYYY-MM-DD [default: $SOURCE_DATE_EPOCH, else today].", show_default=False)] = None,
     input_format: Annotated[Optional[str], typer.Option("--input-format", help="txt, csv or jsonl [default: from the extension of QUESTIONS; txt for '-'].", show_default=False)] = None,
-    corpus: CorpusOpt = None,
-    index: IndexOpt = None,
-    config: ConfigOpt = None,
-    chroma_url: UrlOpt = None,
-    chroma_token: TokenOpt = None,
-    collection: CollectionOpt = None,
-    chroma_ca: CaOpt = None,
+    *,
+    where: dict,
 ) -> None:
     """Turn a list of questions into a cited FAQ sheet (Markdown, HTML or JSON Lines) for a handout."""
-    from .faq import make_faq, output_format, read_questions as read_faq_questions, sheet_date, write_output
+    from .faq import make_faq, output_format, read_questions, sheet_date, write_output
     from .render import QuestionProgress, console, faq_summary_view
 
     out = None if out is not None and str(out) == "-" else out
-    asked = read_faq_questions(questions, input_format)
+    asked = read_questions(questions, input_format)
     chosen, day = output_format(fmt, out), sheet_date(date)
-    settings = _settings(config, corpus=corpus, index=index, chroma_url=chroma_url, chroma_token=chroma_token, collection=collection, chroma_ca=chroma_ca)
     with QuestionProgress(console(stderr=True)) as progress:
-        result = make_faq(settings, asked, chosen, title, day, progress)
+        result = make_faq(_settings(where), asked, chosen, title, day, progress)
     write_output(result.text, out)
     console(stderr=out is None).print(faq_summary_view(result, str(out) if out else "standard output"))
-
-
-def read_questions(path: Path) -> list[str]:
-    """Questions from a text file (or '-' for standard input), one per line."""
-    try:
-        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read questions from {path}: {exc}") from None
-    questions = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-    if not questions:
-        raise UsageError(f"no questions in {path}")
-    return questions
 
 
 def exit_now(code: int) -> NoReturn:
