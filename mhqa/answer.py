@@ -110,7 +110,7 @@ def _compose(question: str, evidence: Evidence, hits: Hits, threshold: float, cr
             citations[key].score = max(citations[key].score, sentence.similarity)
             sentences.append((sentence.text, citations[key].id))
         for key, citation in citations.items():
-            citation.quote = " ".join(s.text for s in quoted[key])
+            citation.quote = _join(s.text for s in quoted[key])
             citation.context = _context(quoted[key][0].passage, citation.page, quoted[key])
         text = _join(f"{quoted_text} [{n}]" for quoted_text, n in sentences)
         return Answer(question, ANSWERED, text, None, evidence.score, threshold, crisis, list(citations.values()), evidence.signals, sentences=sentences)
