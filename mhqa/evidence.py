@@ -126,14 +126,13 @@ def _term_share(terms: set[str], text: str) -> float:
     return len(terms & set(tokenize(text))) / len(terms) if terms else 0.0
 
 
-def select_sentences(hits: Hits, max_sentences: int, word_budget: int = WORD_BUDGET) -> list[Sentence]:
+def select_sentences(hits: Hits, max_sentences: int, expected: str | None, word_budget: int = WORD_BUDGET) -> list[Sentence]:
     """The few sentences that best answer, best first then in document order, without repeats.
 
     When the question asks for a kind of fact (a duration, a dose...), sentences that
     state one rank higher.
     """
     terms = set(hits.terms)
-    expected = expected_fact(hits.question)
     seen: set[str] = set()
     candidates: list[tuple[float, Sentence]] = []
     for sentence in sorted(hits.sentences, key=lambda s: -s.similarity):
@@ -206,8 +205,8 @@ def _complete_introductions(chosen: list[Sentence], hits: Hits, word_budget: int
 
 def assess(hits: Hits, max_sentences: int) -> Evidence:
     """Choose the answer sentences and compute the evidence score with its signals."""
-    sentences = select_sentences(hits, max_sentences)
     expected = expected_fact(hits.question)
+    sentences = select_sentences(hits, max_sentences, expected)
     content = len(hits.terms) + len(hits.unknown)
     chosen_text = " ".join(s.text for s in sentences)
     signals = {

@@ -85,10 +85,6 @@ class LexicalIndex:
         top = np.argsort(-scores, kind="stable")[:k]
         return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
 
-    def document_frequency(self, term: str) -> int:
-        column = self.vocabulary.get(term)
-        return 0 if column is None else int(self.indptr[column + 1] - self.indptr[column])
-
     def correct(self, term: str) -> str | None:
         """The known stem nearest to an unknown `term` (a typo), or None."""
         if term in self.vocabulary or len(term) < 5 or term.isdigit():

@@ -139,11 +139,6 @@ class Generation:
                 embeddings=[r.embedding for r in batch],
             )
 
-    def update_metadata(self, which: str, ids: list[str], metadatas: list[dict]) -> None:
-        collection = self.collection(which)
-        for start in range(0, len(ids), _BATCH):
-            collection.update(ids=ids[start : start + _BATCH], metadatas=metadatas[start : start + _BATCH])
-
     def close(self) -> None:
         if self._release:
             self._release()
