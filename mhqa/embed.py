@@ -131,8 +131,12 @@ def load_sentence_transformer(model: ModelInfo):
 
     for name in ("sentence_transformers", "transformers"):
         logging.getLogger(name).setLevel(logging.ERROR)
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     try:
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # its "Loading weights" bar is noise under ours
 
         return SentenceTransformer(str(model.path), device="cpu")
     except Exception as exc:
