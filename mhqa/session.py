@@ -59,10 +59,11 @@ class Session:
         self.close()
 
 
-def open_session(settings: Settings, progress: Progress | None = None) -> Session:
-    """Open the current index for questions, building it first if an embedded index does not exist yet."""
+def open_session(settings: Settings, progress: Progress | None = None, build: bool = True) -> Session:
+    """Open the current index for questions, building it first if an embedded index does not exist yet
+    (unless `build` is False: then a missing index is an IndexUnavailable error)."""
     index = Index(settings)
-    indexed = not settings.uses_server and index.backend.read_pointer() is None
+    indexed = build and not settings.uses_server and index.backend.read_pointer() is None
     if indexed:
         if progress is not None:
             progress.note(f"No index at {settings.index} yet: indexing {settings.corpus} first.")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -36,6 +37,12 @@ def base_env(cache_dir) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MHQA_")}
     env.update({"MHQA_CACHE": str(cache_dir), "HF_HUB_OFFLINE": "1", "NO_COLOR": "1", "COLUMNS": "120"})
     return env
+
+
+def imported_modules(importtime_stderr: str) -> set[str]:
+    """The top-level packages named in `python -X importtime` output."""
+    lines = re.finditer(r"^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)", importtime_stderr, re.MULTILINE)
+    return {line.group(1).split(".")[0] for line in lines}
 
 
 @dataclass
