@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .crisis import CrisisCheck
 from .evidence import FACT_WORDS, Evidence
 from .retrieve import Hits, Passage, Sentence
 
@@ -37,6 +38,9 @@ class Answer:
     threshold: float
     crisis: bool
     citations: list[Citation]
+    crisis_kind: str | None = None  # crisis.KINDS, when `crisis`
+    language: str = "en"  # the language most of the question is in (crisis.detect_language)
+    resources: tuple[str, ...] = ()  # the crisis lines shown first, when `crisis` (settings' region)
     signals: dict[str, float] = field(default_factory=dict)
     ranked: list[tuple[str, int]] = field(default_factory=list)  # citations, then other passages (for eval)
     sentences: list[tuple[str, int]] = field(default_factory=list)  # (quoted sentence, citation id): `answer` is joined from these
@@ -51,6 +55,8 @@ class Answer:
             "evidence": round(self.evidence, 4),
             "threshold": round(self.threshold, 4),
             "crisis": self.crisis,
+            "crisis_kind": self.crisis_kind,
+            "language": self.language,
             "citations": [
                 {"id": c.id, "source": c.source, "title": c.title, "page": c.page, "quote": c.quote, "score": round(c.score, 4)}
                 for c in self.citations
@@ -69,12 +75,18 @@ def _context(passage: Passage, page: int, quoted: list[Sentence]) -> str:
     return passage.text[spans[0][1] : spans[-1][2]]
 
 
-def compose(question: str, evidence: Evidence, hits: Hits, threshold: float, crisis: bool, max_citations: int = 5) -> Answer:
+def compose(
+    question: str, evidence: Evidence, hits: Hits, threshold: float, crisis: CrisisCheck,
+    resources: tuple[str, ...] = (), max_citations: int = 5,
+) -> Answer:
     """The answer for `question` if the evidence reaches `threshold`, else the refusal.
 
     At most `max_citations` sources: a sentence that would need another is left out.
+    `resources` are the crisis lines, kept on the answer when `crisis` says so.
     """
-    answer = _compose(question, evidence, hits, threshold, crisis, max_citations)
+    answer = _compose(question, evidence, hits, threshold, crisis.crisis, max_citations)
+    answer.crisis_kind, answer.language = crisis.kind, crisis.language
+    answer.resources = resources if crisis.crisis else ()
     answer.ranked = list(dict.fromkeys([(c.source, c.page) for c in answer.citations] + _passage_pages(hits)))
     return answer
 
@@ -113,10 +125,10 @@ def _compose(question: str, evidence: Evidence, hits: Hits, threshold: float, cr
             citation.quote = _join(s.text for s in quoted[key])
             citation.context = _context(quoted[key][0].passage, citation.page, quoted[key])
         text = _join(f"{quoted_text} [{n}]" for quoted_text, n in sentences)
-        return Answer(question, ANSWERED, text, None, evidence.score, threshold, crisis, list(citations.values()), evidence.signals, sentences=sentences)
+        return Answer(question, ANSWERED, text, None, evidence.score, threshold, crisis, list(citations.values()), signals=evidence.signals, sentences=sentences)
     return Answer(
         question, REFUSED, None, refusal_reason(evidence, hits, threshold), evidence.score, threshold, crisis,
-        closest(hits, min(3, max_citations)), evidence.signals,
+        closest(hits, min(3, max_citations)), signals=evidence.signals,
     )
 
 

@@ -90,6 +90,9 @@ def open_index(
     chunk_tokens: int | None = None,
     chunk_overlap: int | None = None,
     lock_wait: float | None = None,
+    crisis_region: str | None = None,
+    crisis_lines: Sequence[str] | None = None,
+    crisis_emergency: str | None = None,
     build: bool = False,
 ) -> OpenIndex:
     """Open an mhqa index for questions: a folder (`index`), or a Chroma server (`chroma_url`).

@@ -3,6 +3,10 @@
 Dataset: JSON Lines with `question`; answerable rows give `source` (file name) and
 `pages` (1-based), optionally `alt` (other acceptable {source, pages}); unanswerable
 rows give `source: null` and a `kind`. An optional `split` selects rows.
+A row may carry `crisis: true|false` (and, for crisis rows, the expected `crisis_kind`):
+eval then reports crisis recall, the false-alarm rate and recall per kind. A row with
+`crisis` and no `source` key is a crisis row only (its text in `question` or `text`,
+its kind in `kind`, as in tests/data/crisis/), not counted in the answer metrics.
 
 Ranked list for recall and MRR: the answer's citations, then the other retrieved
 passages in fused rank order (each at the page of its best sentence).
@@ -32,6 +36,10 @@ class Labelled:
     kind: str
     split: str | None
     id: str
+    crisis: bool | None = None  # labelled crisis (True), labelled harmless (False), or not labelled
+    crisis_kind: str | None = None
+    category: str | None = None
+    scored: bool = True  # counts in the answer metrics (not a crisis-only row)
 
     @property
     def answerable(self) -> bool:
@@ -53,16 +61,21 @@ def load_dataset(path: Path, split: str | None = None) -> list[Labelled]:
             continue
         try:
             row = json.loads(line)
+            crisis_only = "crisis" in row and "source" not in row
             gold = {(row["source"], int(page)) for page in row.get("pages", [])} if row.get("source") else set()
             for other in row.get("alt") or []:
                 gold |= {(other["source"], int(page)) for page in other["pages"]}
             item = Labelled(
-                question=row["question"],
+                question=row["text"] if crisis_only and "question" not in row else row["question"],
                 source=row.get("source"),
                 gold=frozenset(gold),
-                kind=row.get("kind") or ("answerable" if row.get("source") else "unanswerable"),
+                kind="crisis_row" if crisis_only else row.get("kind") or ("answerable" if row.get("source") else "unanswerable"),
                 split=row.get("split"),
                 id=str(row.get("id", number)),
+                crisis=None if row.get("crisis") is None else bool(row["crisis"]),
+                crisis_kind=row.get("kind") if crisis_only else row.get("crisis_kind"),
+                category=row.get("category"),
+                scored=not crisis_only,
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise UsageError(f"{path}:{number}: not a dataset row ({exc})") from None
@@ -94,6 +107,7 @@ class EvalReport:
     counts_by_kind: dict[str, int]
     failures: list[dict] = field(default_factory=list)
     calibrated: float | None = None
+    crisis: dict | None = None  # crisis_metrics, when rows carry `crisis`
 
     def to_json(self) -> dict:
         return {
@@ -105,6 +119,7 @@ class EvalReport:
             "refused_by_kind": {k: round(v, 4) for k, v in self.refused_by_kind.items()},
             "counts_by_kind": self.counts_by_kind,
             "calibrated_threshold": None if self.calibrated is None else round(self.calibrated, 4),
+            "crisis": self.crisis,
             "failures": self.failures,
         }
 
@@ -131,8 +146,39 @@ def auroc(positives: list[float], negatives: list[float]) -> float:
     return wins / (len(positives) * len(negatives))
 
 
+def crisis_metrics(outcomes: list[Outcome]) -> dict | None:
+    """Recall and false alarms of the crisis check on the rows labelled `crisis`, with recall per kind and category."""
+    labelled = [o for o in outcomes if o.item.crisis is not None]
+    if not labelled:
+        return None
+    crises = [o for o in labelled if o.item.crisis]
+    harmless = [o for o in labelled if not o.item.crisis]
+
+    def by(key, rows):
+        groups: dict[str, list[bool]] = {}
+        for o in rows:
+            groups.setdefault(str(key(o.item)), []).append(o.answer.crisis)
+        return {name: {"rows": len(flags), "flagged": round(_share(flags), 4)} for name, flags in sorted(groups.items())}
+
+    return {
+        "crisis_rows": len(crises),
+        "harmless_rows": len(harmless),
+        "recall": round(_share([o.answer.crisis for o in crises]), 4) if crises else None,
+        "false_alarm_rate": round(_share([o.answer.crisis for o in harmless]), 4) if harmless else None,
+        "kind_agreement": round(_share([o.answer.crisis_kind == o.item.crisis_kind for o in crises if o.answer.crisis and o.item.crisis_kind]), 4)
+        if any(o.item.crisis_kind for o in crises) else None,
+        "recall_by_kind": by(lambda item: item.crisis_kind, crises),
+        "recall_by_category": by(lambda item: item.category, [o for o in crises if o.item.category]),
+        "flagged_by_category": by(lambda item: item.category, [o for o in harmless if o.item.category]),
+        "missed": [{"id": o.item.id, "question": o.item.question} for o in crises if not o.answer.crisis],
+        "false_alarms": [{"id": o.item.id, "question": o.item.question} for o in harmless if o.answer.crisis],
+    }
+
+
 def score(outcomes: list[Outcome], threshold: float) -> EvalReport:
     """Metrics of `outcomes` as if refusing below `threshold` (so a calibrated threshold can be re-applied)."""
+    crisis = crisis_metrics(outcomes)
+    outcomes = [o for o in outcomes if o.item.scored]
     answerable = [o for o in outcomes if o.item.answerable]
     unanswerable = [o for o in outcomes if not o.item.answerable]
     answered = lambda o: o.answer.status == "answered" and o.answer.evidence >= threshold  # noqa: E731
@@ -166,7 +212,7 @@ def score(outcomes: list[Outcome], threshold: float) -> EvalReport:
         if (o.item.answerable and (not answered(o) or not page_at(o, 1))) or (not o.item.answerable and answered(o))
     ]
     counts = {kind: sum(o.item.kind == kind for o in outcomes) for kind in sorted({o.item.kind for o in outcomes})}
-    return EvalReport(len(outcomes), len(answerable), len(unanswerable), threshold, metrics, refused_by_kind, counts, failures)
+    return EvalReport(len(outcomes), len(answerable), len(unanswerable), threshold, metrics, refused_by_kind, counts, failures, crisis=crisis)
 
 
 def choose_threshold(unanswerable_scores: list[float], required_refusal: float = REQUIRED_REFUSAL) -> float:
@@ -192,7 +238,7 @@ def calibrate_and_score(settings, dataset: Path, split: str | None, calibrate: b
     threshold = settings.min_evidence
     calibrated = None
     if calibrate:
-        calibrated = threshold = choose_threshold([o.answer.evidence for o in outcomes if not o.item.answerable])
+        calibrated = threshold = choose_threshold([o.answer.evidence for o in outcomes if o.item.scored and not o.item.answerable])
         write_setting(settings.config_file or Path("mhqa.toml"), "min_evidence", round(calibrated, 4))
     report = score(outcomes, threshold)
     report.calibrated = calibrated

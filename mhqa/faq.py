@@ -2,9 +2,12 @@
 
 Every answer is the extractive answer of Session.ask, unchanged: nothing is added,
 summarised or guessed. A question the sources do not answer stays on the sheet,
-marked NOT_COVERED. A question that signals a personal crisis is left out of the
-sheet and reported to the educator on the terminal: it came from a person who may
-need help now, and a handout is no place to answer it.
+marked NOT_COVERED. Questions about suicide, self-harm or helping someone are
+answered like any other (the sheet carries the crisis resources box). Only an input
+that the crisis check flags, someone disclosing that they or a person with them is
+in danger now, is left out of the sheet and reported to the educator on the
+terminal, with its line: a person may need help now, and a handout is no place to
+answer it.
 
 Citations are numbered once per sheet, one number per document (the References list
 each document once with the pages used); a marker reads "[n, p. X]", so a reader
@@ -32,7 +35,7 @@ from typing import Mapping, Protocol
 
 from .answer import ANSWERED, NOTICE, Answer
 from .clean import clean_chars
-from .crisis import CRISIS_RESOURCES
+from .crisis import resources_for
 from .errors import UsageError
 from .indexer import Progress
 from .manifest import DocumentRecord
@@ -212,6 +215,7 @@ class Sheet:
     date: str
     sections: list[Section]
     references: list[Reference]
+    resources: tuple[str, ...]  # the crisis lines of the box at the top (settings' region)
 
 
 @dataclass
@@ -247,7 +251,9 @@ class FaqProgress(Progress, Protocol):
     def question_done(self) -> None: ...
 
 
-def build_sheet(entries: list[Entry], documents: Mapping[str, DocumentRecord], title: str, sheet_day: str) -> Sheet:
+def build_sheet(
+    entries: list[Entry], documents: Mapping[str, DocumentRecord], title: str, sheet_day: str, resources: tuple[str, ...]
+) -> Sheet:
     """The sheet model: sections in order of first appearance, crisis questions left out, one reference per document."""
     grouped: dict[str | None, list[Entry]] = {}
     for entry in entries:
@@ -261,7 +267,7 @@ def build_sheet(entries: list[Entry], documents: Mapping[str, DocumentRecord], t
         sections.append(Section(heading, [SheetEntry(e.question.text, _blocks(e.answer, references, documents)) for e in grouped[section]]))
     for reference in references.values():
         reference.pages.sort()
-    return Sheet(title, sheet_day, sections, list(references.values()))
+    return Sheet(title, sheet_day, sections, list(references.values()), resources)
 
 
 def _blocks(answer: Answer, references: dict[str, Reference], documents: Mapping[str, DocumentRecord]) -> list[Block]:
@@ -342,7 +348,7 @@ def _md_block(block: Block) -> str:
 def render_markdown(sheet: Sheet) -> str:
     heading = "###" if any(section.title for section in sheet.sections) else "##"
     lines = [f"# {md_escape(sheet.title)}", "", f"{_prepared(sheet)} {md_escape(ABOUT)}", ""]
-    lines += ["> **Crisis resources**", ">"] + [f"> - {md_escape(line)}" for line in CRISIS_RESOURCES] + [""]
+    lines += ["> **Crisis resources**", ">"] + [f"> - {md_escape(line)}" for line in sheet.resources] + [""]
     for section in sheet.sections:
         if section.title:
             lines += [f"## {md_escape(section.title)}", ""]
@@ -451,7 +457,7 @@ def render_html(sheet: Sheet) -> str:
         '<aside class="crisis" aria-labelledby="crisis-resources">',
         '<h2 id="crisis-resources">Crisis resources</h2>',
         "<ul>",
-        *(f"<li>{esc(line)}</li>" for line in CRISIS_RESOURCES),
+        *(f"<li>{esc(line)}</li>" for line in sheet.resources),
         "</ul>",
         "</aside>",
         "<main>",
@@ -514,7 +520,8 @@ def make_faq(settings: Settings, questions: list[Question], fmt: str, title: str
             entries.append(Entry(question, session.ask(question.text)))
             progress.question_done()
         documents = session.manifest.by_name()
-    sheet = build_sheet(entries, documents, _tidy(title or "") or DEFAULT_TITLE, sheet_day)
+    resources = resources_for(settings.crisis_region, settings.crisis_lines, settings.crisis_emergency).text()
+    sheet = build_sheet(entries, documents, _tidy(title or "") or DEFAULT_TITLE, sheet_day, resources)
     for entry in entries:
         if entry.outcome == "answered":
             entry.grade = reading_grade(entry.answer)

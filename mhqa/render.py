@@ -20,7 +20,7 @@ from rich.text import Text
 
 from .answer import NOTICE, REFUSAL, Answer, Citation
 from .clean import clean_chars
-from .crisis import CRISIS_RESOURCES
+from .crisis import ENGLISH_ONLY
 
 
 def console(stderr: bool = False) -> Console:
@@ -32,8 +32,8 @@ def safe(text: str) -> Text:
     return Text(clean_chars(text))
 
 
-def crisis_panel() -> Panel:
-    body = Text("\n".join(CRISIS_RESOURCES))
+def crisis_panel(resources: Iterable[str]) -> Panel:
+    body = Text("\n".join(resources))
     return Panel(body, title="Crisis resources", title_align="left", border_style="bold red")
 
 
@@ -63,7 +63,9 @@ def _source_line(citation: Citation) -> Text:
 def answer_view(answer: Answer, show_passages: bool = True) -> Group:
     parts: list = []
     if answer.crisis:
-        parts.append(crisis_panel())
+        parts.append(crisis_panel(answer.resources))
+    if answer.language != "en":
+        parts.append(Text(ENGLISH_ONLY, style="bold"))
     parts.append(Text("Q: ", style="bold") + safe(answer.question))
     parts.append(Text(""))
     if answer.status == "answered":
@@ -195,17 +197,35 @@ _METRIC_NAMES = {
 
 
 def eval_view(report) -> Group:
-    table = Table(title=f"{report.rows} questions ({report.answerable} answerable, {report.unanswerable} not), threshold {report.threshold:.3f}", title_justify="left")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    for key, label in _METRIC_NAMES.items():
-        table.add_row(label, f"{report.metrics[key]:.3f}")
-    for kind, share in report.refused_by_kind.items():
-        table.add_row(f"  refused: {kind} ({report.counts_by_kind.get(kind, 0)})", f"{share:.3f}")
-    parts: list = [table]
+    parts: list = []
+    if report.rows:
+        table = Table(title=f"{report.rows} questions ({report.answerable} answerable, {report.unanswerable} not), threshold {report.threshold:.3f}", title_justify="left")
+        table.add_column("metric")
+        table.add_column("value", justify="right")
+        for key, label in _METRIC_NAMES.items():
+            table.add_row(label, f"{report.metrics[key]:.3f}")
+        for kind, share in report.refused_by_kind.items():
+            table.add_row(f"  refused: {kind} ({report.counts_by_kind.get(kind, 0)})", f"{share:.3f}")
+        parts.append(table)
+    if report.crisis:
+        parts.append(_crisis_eval_table(report.crisis))
     if report.calibrated is not None:
         parts.append(Text(f"Calibrated threshold {report.calibrated:.4f} written to the config file (min_evidence).", style="bold green"))
     return Group(*parts)
+
+
+def _crisis_eval_table(crisis: dict) -> Table:
+    table = Table(title=f"Crisis check: {crisis['crisis_rows']} crisis messages, {crisis['harmless_rows']} harmless", title_justify="left")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    rate = lambda value: "-" if value is None else f"{value:.3f}"  # noqa: E731
+    table.add_row("crisis recall", rate(crisis["recall"]))
+    table.add_row("harmless flagged (false alarms)", rate(crisis["false_alarm_rate"]))
+    table.add_row("kind agrees with the label", rate(crisis["kind_agreement"]))
+    for name, group in (("recall", crisis["recall_by_kind"]), ("recall", crisis["recall_by_category"]), ("flagged", crisis["flagged_by_category"])):
+        for label, row in group.items():
+            table.add_row(f"  {name}: {clean_chars(label)} ({row['rows']})", f"{row['flagged']:.3f}")
+    return table
 
 
 # --- FAQ sheets --------------------------------------------------------------------------------
@@ -249,7 +269,7 @@ def faq_summary_view(result, output: str) -> Group:
                     "If a person wrote one of these, please check on them now.\n")
         for entry in left_out:
             body.append(f"\n  line {entry.question.line}: ").append(_short(entry.question.text, 100))
-        body.append("\n\n" + "\n".join(CRISIS_RESOURCES))
+        body.append("\n\n" + "\n".join(result.sheet.resources))
         parts.append(Panel(body, title="Left out: possible crisis", title_align="left", border_style="bold red"))
     grades = [entry.grade for entry in result.entries if entry.grade is not None]
     summary = Table(title="FAQ sheet", title_justify="left", show_header=False)

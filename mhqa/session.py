@@ -8,28 +8,33 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from .answer import Answer, compose
 from .clean import clean_chars
-from .crisis import signals_crisis
+from .crisis import Classifier, CrisisDetector, resources_for
 from .embed import load_encoder
 from .errors import ModelMismatch, UsageError
 from .evidence import assess
 from .indexer import Progress, run_index
 from .model import describe_model
 from .retrieve import Searcher, lexical_index
-from .settings import Settings
+from .settings import Settings, bundled_model_path
 from .store import Generation, Index
 
 MIN_PASSAGES = 6  # passages read for sentences, whatever --top-k says
 
 
 class Session:
-    def __init__(self, settings: Settings, generation: Generation, searcher: Searcher, indexed: bool = False):
+    def __init__(
+        self, settings: Settings, generation: Generation, searcher: Searcher, crisis: CrisisDetector, indexed: bool = False
+    ):
         self.settings = settings
         self.generation = generation
         self.searcher = searcher
+        self.crisis = crisis
+        self.resources = resources_for(settings.crisis_region, settings.crisis_lines, settings.crisis_emergency).text()
         self.indexed = indexed  # this process built the index before opening it (so it wrote to disk)
 
     @property
@@ -40,11 +45,11 @@ class Session:
         text = " ".join(clean_chars(question).split())
         if not text:
             raise UsageError("the question is empty")
-        crisis = signals_crisis(text)
+        crisis = self.crisis.check(text)  # first, on what the person typed
         hits = self.searcher.search(text, passages=max(self.settings.top_k, MIN_PASSAGES))
         evidence = assess(hits, max_sentences or self.settings.max_sentences)
         threshold = self.settings.min_evidence if min_evidence is None else min_evidence
-        answer = compose(question, evidence, hits, threshold, crisis, max_citations=self.settings.top_k)
+        answer = compose(question, evidence, hits, threshold, crisis, self.resources, max_citations=self.settings.top_k)
         if self.settings.log_file:
             _log(self.settings.log_file, answer)
         return answer
@@ -68,7 +73,8 @@ def open_session(settings: Settings, progress: Progress | None = None, build: bo
         if progress is not None:
             progress.note(f"No index at {settings.index} yet: indexing {settings.corpus} first.")
         run_index(settings, progress)
-    generation = index.open()  # Chroma opens on a thread while the encoder loads here
+    crisis = _in_background(_crisis_detector)  # with Chroma, on a thread while the encoder loads here
+    generation = index.open()
     try:
         model = describe_model(settings.model_path)
         built_with = generation.manifest.model
@@ -78,10 +84,23 @@ def open_session(settings: Settings, progress: Progress | None = None, build: bo
                 f"but {model.name} ({model.fingerprint}) is configured: use the same model, or run `mhqa index` to rebuild"
             )
         encoder = load_encoder(model, settings.cache, notify=progress.note if progress else None)
-        return Session(settings, generation, Searcher(generation, encoder, lexical_index(generation)), indexed)
+        searcher = Searcher(generation, encoder, lexical_index(generation))
+        return Session(settings, generation, searcher, crisis.result(), indexed)
     except BaseException:
         generation.close()
         raise
+
+
+def _crisis_detector() -> CrisisDetector:
+    return CrisisDetector(Classifier(bundled_model_path() / "tokenizer.json"))
+
+
+def _in_background(function) -> Future:
+    executor = ThreadPoolExecutor(1)
+    try:
+        return executor.submit(function)
+    finally:
+        executor.shutdown(wait=False)
 
 
 def _log(path: Path, answer: Answer) -> None:

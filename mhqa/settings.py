@@ -59,6 +59,9 @@ class Settings:
     lock_wait: float = 10.0
     server_timeout: float = 3.0  # connecting and the first answer; with start-up, a dead server fails within 5 s
     log_file: Path | None = None
+    crisis_region: str = "us"  # which crisis lines are shown first (crisis.REGIONS)
+    crisis_lines: tuple[str, ...] | None = None  # the config's own lines, in place of the region's
+    crisis_emergency: str | None = None  # the config's own emergency number
     config_file: Path | None = None
 
     @property
@@ -74,6 +77,8 @@ class Settings:
 
 
 _FIELDS = {f.name: f for f in fields(Settings) if f.name != "config_file"}
+_CRISIS_KEYS = {"region": "crisis_region", "lines": "crisis_lines", "emergency": "crisis_emergency"}
+CRISIS_REGIONS = ("us", "uk", "ie", "ca", "au")  # the presets of crisis.REGIONS
 # Chroma's rule for collection names, with room for the generation suffixes (server.py).
 _COLLECTION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,98}[A-Za-z0-9]")
 
@@ -94,6 +99,9 @@ def _coerce(name: str, value: Any) -> Any:
             return int(value)
         if kind.startswith("float"):
             return float(value)
+        if kind.startswith("tuple"):  # a TOML list, or lines separated by newlines (environment)
+            items = value.splitlines() if isinstance(value, str) else list(value)
+            return tuple(str(item).strip() for item in items if str(item).strip()) or None
         return str(value)
     except (TypeError, ValueError):
         raise SettingsError(f"setting {name!r} has a bad value: {value!r}") from None
@@ -120,7 +128,14 @@ def _read_config(path: Path) -> dict[str, Any]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise SettingsError(f"cannot read config file {path}: {exc}") from None
-    table = data.get("mhqa", data)
+    table = dict(data.get("mhqa", data))
+    crisis = table.pop("crisis", None) if isinstance(table.get("crisis"), dict) else data.get("crisis")
+    if isinstance(crisis, dict):  # [crisis] region / lines / emergency
+        extra = sorted(set(crisis) - set(_CRISIS_KEYS))
+        if extra:
+            raise SettingsError(f"unknown setting(s) in the [crisis] table of {path}: {', '.join(extra)}")
+        table.pop("crisis", None)
+        table.update({_CRISIS_KEYS[key]: value for key, value in crisis.items()})
     unknown = sorted(set(table) - set(_FIELDS))
     if unknown:
         raise SettingsError(f"unknown setting(s) in {path}: {', '.join(unknown)}")
@@ -176,6 +191,8 @@ def _validate(s: Settings) -> None:
         raise SettingsError(
             f"collection must be 3-100 characters from A-Z a-z 0-9 . _ -, starting and ending with a letter or digit, got {s.collection!r}"
         )
+    if s.crisis_region not in CRISIS_REGIONS:
+        raise SettingsError(f"crisis_region must be one of {', '.join(CRISIS_REGIONS)}, got {s.crisis_region!r}")
     if s.server_timeout <= 0:
         raise SettingsError("server_timeout must be a positive number of seconds")
 

@@ -10,7 +10,7 @@ from conftest import CORPUS
 from mhqa.answer import NOTICE, REFUSAL
 from pdf_fixtures import text_pdf
 
-JSON_KEYS = ["question", "status", "answer", "reason", "evidence", "threshold", "crisis", "citations"]
+JSON_KEYS = ["question", "status", "answer", "reason", "evidence", "threshold", "crisis", "crisis_kind", "language", "citations"]
 CITATION_KEYS = ["id", "source", "title", "page", "quote", "score"]
 
 
@@ -122,12 +122,49 @@ def test_crisis_resources_come_first(mhqa, corpus_index, question):
     assert run.stdout.index("988") < run.stdout.index("Q:"), run.stdout[:300]
     assert "911" in run.stdout and "988lifeline.org" in run.stdout
     [obj] = mhqa("ask", question, "--index", corpus_index, "--json").json_lines()
-    assert obj["crisis"] is True
+    assert obj["crisis"] is True and obj["crisis_kind"] in ("self", "other_person", "harm_to_others", "medical", "unclear")
+    assert obj["language"] == "en"
+
+
+@pytest.mark.parametrize(
+    "question, kind",
+    [
+        ("i'm going to kill myself tonight", "self"),
+        ("my daughter just texted me that she swallowed all her pills and now she won't answer her phone", "other_person"),
+    ],
+)
+def test_crisis_kind_in_json(mhqa, corpus_index, question, kind):
+    [obj] = mhqa("ask", question, "--index", corpus_index, "--json").json_lines()
+    assert (obj["crisis"], obj["crisis_kind"]) == (True, kind)
+
+
+def test_spanish_crisis_gets_resources_and_the_english_only_line(mhqa, corpus_index):
+    question = "ya no quiero vivir, esta noche me voy a matar"
+    run = mhqa("ask", question, "--index", corpus_index)
+    assert run.stdout.index("988") < run.stdout.index("mhqa answers in English, from English sources.") < run.stdout.index("Q:")
+    [obj] = mhqa("ask", question, "--index", corpus_index, "--json").json_lines()
+    assert (obj["crisis"], obj["language"]) == (True, "es")
+    [harmless] = mhqa("ask", "¿qué es el trastorno de pánico?", "--index", corpus_index, "--json").json_lines()
+    assert harmless["crisis"] is False and harmless["language"] != "en"  # Spanish and Portuguese share most of these words
+
+
+def test_region_preset_and_own_lines_change_the_printed_numbers(mhqa, corpus_index, tmp_path):
+    question = "I want to kill myself"
+    uk = mhqa("ask", question, "--index", corpus_index, env={"MHQA_CRISIS_REGION": "uk"})
+    panel = uk.stdout[: uk.stdout.index("Q:")]  # the cited passages may name 988 themselves
+    assert "116 123" in panel and "999" in panel and "988" not in panel
+    config = tmp_path / "mhqa.toml"
+    config.write_text('[crisis]\nregion = "au"\nlines = ["Call the school counsellor on 5550 1234."]\nemergency = "000"\n')
+    own = mhqa("ask", question, "--index", corpus_index, "--config", config)
+    panel = own.stdout[: own.stdout.index("Q:")]
+    assert "Call the school counsellor on 5550 1234." in panel and "call 000" in panel and "13 11 14" not in panel
+    bad = mhqa("ask", question, "--index", corpus_index, env={"MHQA_CRISIS_REGION": "mars"})
+    assert bad.code == 2 and "crisis_region must be one of" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_suicide_as_a_topic_is_answered_without_alarm(mhqa, corpus_index):
     [obj] = mhqa("ask", "What are the warning signs of suicide?", "--index", corpus_index, "--json").json_lines()
-    assert obj["crisis"] is False and obj["status"] == "answered"
+    assert obj["crisis"] is False and obj["status"] == "answered" and obj["crisis_kind"] is None
     [obj] = mhqa("ask", "how can I help someone who is having thoughts of suicide", "--index", corpus_index, "--json").json_lines()
     assert obj["status"] == "answered" and obj["citations"][0]["source"] == "nimh-5-action-steps-suicide.pdf"
 

@@ -31,6 +31,7 @@ PANIC = "What are the symptoms of panic disorder?"
 SOCIAL = "How is social anxiety disorder treated?"
 UNCOVERED = "How much screen time is healthy for a teenager?"
 CRISIS = "i want to kill myself"
+HELP = "How do I help a friend who talks about suicide?"  # about suicide, not a disclosure: on the sheet
 DMDD = "What is disruptive mood dysregulation disorder?"
 INJECTED = "What is <b>DMDD</b>? [click](http://evil.example/x) ![x](https://evil.example/p.png)"
 
@@ -41,13 +42,14 @@ QUESTIONS_TXT = f"""# Questions for a parent evening (comments and blank lines a
 {SOCIAL}
 {UNCOVERED}
 {CRISIS}
+{HELP}
 
 ## Mood
 {DMDD}
 {INJECTED}
 """
 # (question, section) in input order, as the .txt above states them
-ROWS = [(PANIC, None), (SOCIAL, "Anxiety"), (UNCOVERED, "Anxiety"), (CRISIS, "Anxiety"), (DMDD, "Mood"), (INJECTED, "Mood")]
+ROWS = [(PANIC, None), (SOCIAL, "Anxiety"), (UNCOVERED, "Anxiety"), (CRISIS, "Anxiety"), (HELP, "Anxiety"), (DMDD, "Mood"), (INJECTED, "Mood")]
 ON_SHEET = [q for q, _ in ROWS if q != CRISIS]
 
 
@@ -209,8 +211,9 @@ def test_the_questions_behave_as_the_sheet_tests_assume(answers):
     assert ("nimh-panic-disorder.pdf", 1) in {(c["source"], c["page"]) for c in answers[PANIC]["citations"]}
     assert answers[SOCIAL]["status"] == "answered" and answers[DMDD]["status"] == "answered"
     assert answers[UNCOVERED]["status"] == "refused"
-    assert answers[CRISIS]["crisis"] is True
+    assert answers[CRISIS]["crisis"] is True and answers[CRISIS]["crisis_kind"] == "self"
     assert not any(answers[q]["crisis"] for q in ON_SHEET)
+    assert answers[HELP]["status"] == "answered"
 
 
 # --- HTML --------------------------------------------------------------------------------------

@@ -16,7 +16,9 @@ from llama_index.core.schema import MetadataMode
 from conftest import DATA, ROOT, imported_modules
 from mhqa import UsageError, open_index
 from mhqa.answer import REFUSAL
-from mhqa.crisis import CRISIS_RESOURCES
+from mhqa.crisis import resources_for
+
+CRISIS_RESOURCES = resources_for("us").text()  # the default region's lines
 from mhqa.integrations.llama_index import MhqaQueryEngine, MhqaRetriever
 
 CORE = [row["question"] for row in map(json.loads, (DATA / "questions.jsonl").read_text(encoding="utf-8").splitlines()) if row["core"]]

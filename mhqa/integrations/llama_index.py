@@ -36,7 +36,6 @@ except ModuleNotFoundError as exc:  # pragma: no cover - depends on the environm
 
 from ..answer import ANSWERED, REFUSAL, Answer, Citation
 from ..api import OpenIndex, open_index
-from ..crisis import CRISIS_RESOURCES
 from ..errors import UsageError
 
 __all__ = ["MhqaRetriever", "MhqaQueryEngine"]
@@ -77,7 +76,7 @@ def _citation_nodes(answer: Answer) -> list[NodeWithScore]:
 def _response_text(answer: Answer) -> str:
     """The answer (or the refusal sentence), after the crisis resources when the question signals a crisis."""
     text = answer.answer if answer.status == ANSWERED and answer.answer else REFUSAL
-    return "\n".join(CRISIS_RESOURCES) + "\n\n" + text if answer.crisis else text
+    return "\n".join(answer.resources) + "\n\n" + text if answer.crisis else text
 
 
 class _OverAnIndex:
