@@ -255,6 +255,8 @@ class EmbeddedBackend(Backend):
                             f"another `mhqa index` is writing {self.root} ({holder}); waited {wait:.0f} s, try again later"
                         ) from None
                     time.sleep(0.2)
+            for leftover in self.root.glob(".CURRENT.*.tmp"):  # the unpublished pointer of a killed writer
+                leftover.unlink(missing_ok=True)
             handle.seek(0)
             handle.truncate()
             handle.write(f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%H:%M:%S')}")
