@@ -18,11 +18,12 @@ import json
 import time
 from pathlib import Path
 
+from mhqa.chroma import CHUNKS, UNITS
 from mhqa.chunk import embedding_text
 from mhqa.embed import load_encoder, load_sentence_transformer
 from mhqa.model import describe_model
 from mhqa.settings import load_settings
-from mhqa.store import CHUNKS, UNITS, Index
+from mhqa.store import Index
 
 
 def indexed_texts(settings) -> tuple[list[str], list[str]]:

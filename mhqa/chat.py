@@ -12,6 +12,7 @@ answer being looked up, and the prompt comes back.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Callable
@@ -58,7 +59,11 @@ def line_editing(history: Path | None) -> Callable[[], None]:
 
     def save() -> None:
         try:
+            # Private whatever the readline library does: created 0600 (a library that writes in
+            # place keeps that), and 0600 after writing (one that writes a new file and renames it).
+            os.close(os.open(history, os.O_WRONLY | os.O_CREAT, 0o600))
             readline.write_history_file(history)
+            os.chmod(history, 0o600)
         except OSError:
             pass  # losing the history must not turn a finished chat into an error
 

@@ -54,6 +54,11 @@ def clean_chars(text: str) -> str:
     return _INVISIBLE.sub("", text)
 
 
+def clean_line(text: str) -> str:
+    """clean_chars, then every run of spaces and line breaks as one space: one line of plain text."""
+    return " ".join(clean_chars(text).split())
+
+
 # --- lines that are not content -------------------------------------------------------
 
 _URL_ONLY = re.compile(r"^(?:(?:https?://|www\.)\S+|\S+@\S+\.\w+)$", re.IGNORECASE)

@@ -67,10 +67,18 @@ def command(name: str | None = None):
 
 
 def _settings(where: dict, **flags):
+    """The command's one settings object; warns (once: each command builds it once) about a token sent in the clear."""
     from .settings import load_settings
 
     location = {key: value for key, value in where.items() if key != "config"}
-    return load_settings({**location, **flags}, config=where["config"])
+    settings = load_settings({**location, **flags}, config=where["config"])
+    if settings.uses_server and settings.chroma_token:
+        from .clean import clean_line
+        from .server import plain_http_warning
+
+        if warning := plain_http_warning(settings):
+            print(f"mhqa: {clean_line(warning)}", file=sys.stderr)
+    return settings
 
 
 @command()
@@ -121,7 +129,7 @@ def ask(
     where: dict,
 ) -> None:
     """Answer a question from the vetted corpus, citing document and page, or refuse."""
-    from .faq import read_questions
+    from .questions import read_questions
     from .render import IndexProgress, answer_view, console, print_answers_json
     from .session import open_session
 
@@ -214,7 +222,8 @@ def faq(
     where: dict,
 ) -> None:
     """Turn a list of questions into a cited FAQ sheet (Markdown, HTML or JSON Lines) for a handout."""
-    from .faq import make_faq, output_format, read_questions, sheet_date, write_output
+    from .faq import make_faq, output_format, sheet_date, write_output
+    from .questions import read_questions
     from .render import QuestionProgress, console, faq_summary_view
 
     out = None if out is not None and str(out) == "-" else out
@@ -250,5 +259,8 @@ def main() -> None:
     try:
         app()
     except MhqaError as exc:
-        print(f"mhqa: {exc}", file=sys.stderr)
+        from .clean import clean_line
+
+        # Messages name files and quote servers: sanitised like PDF text, so no escape sequence reaches the terminal.
+        print(f"mhqa: {clean_line(str(exc))}", file=sys.stderr)
         sys.exit(exc.exit_code)

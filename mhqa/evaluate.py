@@ -230,16 +230,19 @@ def choose_threshold(unanswerable_scores: list[float], required_refusal: float =
 def calibrate_and_score(settings, dataset: Path, split: str | None, calibrate: bool, progress=None) -> EvalReport:
     """Run the labelled questions; with `calibrate`, choose the threshold and write it to the config file."""
     from .session import open_session
-    from .settings import write_setting
+    from .settings import check_writable, write_setting
 
     items = load_dataset(dataset, split)
+    config = settings.config_file or Path("mhqa.toml")
+    if calibrate:  # found out now, not after every question was asked
+        check_writable(config, "the calibrated threshold to the config file")
     with open_session(settings, progress) as session:
         outcomes = run_questions(session, items)
     threshold = settings.min_evidence
     calibrated = None
     if calibrate:
         calibrated = threshold = choose_threshold([o.answer.evidence for o in outcomes if o.item.scored and not o.item.answerable])
-        write_setting(settings.config_file or Path("mhqa.toml"), "min_evidence", round(calibrated, 4))
+        write_setting(config, "min_evidence", round(calibrated, 4))
     report = score(outcomes, threshold)
     report.calibrated = calibrated
     return report

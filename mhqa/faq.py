@@ -21,10 +21,8 @@ and --date or SOURCE_DATE_EPOCH fixes it.
 
 from __future__ import annotations
 
-import csv
 import html
 import io
-import json
 import os
 import re
 import sys
@@ -34,103 +32,21 @@ from pathlib import Path
 from typing import Mapping, Protocol
 
 from .answer import ANSWERED, NOTICE, Answer
-from .clean import clean_chars
+from .clean import clean_chars, clean_line
 from .crisis import resources_for
 from .errors import UsageError
 from .indexer import Progress
 from .manifest import DocumentRecord
+from .questions import Question
+from .render import print_answers_json
 from .settings import Settings
 
 NOT_COVERED = "Not covered by the vetted sources - please ask a clinician"
 DEFAULT_TITLE = "Frequently asked questions"
 GRADE_TARGET = 8.0  # patient-facing material should read at grade 8 or below
 FORMATS = ("md", "html", "jsonl")
-INPUT_FORMATS = ("txt", "csv", "jsonl")
 _OUTPUT_SUFFIXES = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".jsonl": "jsonl", ".ndjson": "jsonl"}
-_INPUT_SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 _GENERAL = "General questions"  # heading of the questions before the first section, when there are sections
-
-
-# --- input -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Question:
-    text: str
-    section: str | None
-    line: int  # line of the input it came from (for the educator's report)
-
-
-def _tidy(text: str) -> str:
-    return " ".join(clean_chars(text).split())
-
-
-def read_questions(path: Path, input_format: str | None = None) -> list[Question]:
-    """Questions from a .txt, .csv or .jsonl file, or standard input for '-' (text unless input_format says otherwise)."""
-    stdin = str(path) == "-"
-    kind = (input_format or ("txt" if stdin else _INPUT_SUFFIXES.get(path.suffix.lower(), "txt"))).lower()
-    if kind not in INPUT_FORMATS:
-        raise UsageError(f"unknown input format {input_format!r}: use txt, csv or jsonl")
-    name = "standard input" if stdin else str(path)
-    try:
-        text = sys.stdin.read() if stdin else path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read questions from {name}: {exc}") from None
-    text = text.removeprefix("\ufeff")  # spreadsheet programs write a byte-order mark
-    questions = {"txt": _from_text, "csv": _from_csv, "jsonl": _from_jsonl}[kind](text, name)
-    if not questions:
-        raise UsageError(f"no questions in {name}")
-    return questions
-
-
-def _from_text(text: str, name: str) -> list[Question]:
-    """One question per line; '#' lines and blank lines skipped; '## Title' starts a section."""
-    questions, section = [], None
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = _tidy(raw)
-        if line.startswith("## "):
-            section = line[3:].strip() or None
-        elif line and not line.startswith("#"):
-            questions.append(Question(line, section, number))
-    return questions
-
-
-def _from_csv(text: str, name: str) -> list[Question]:
-    """A `question` column and an optional `section` column (header names in any case)."""
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    columns = {column.strip().lower(): column for column in reader.fieldnames or [] if column}
-    if "question" not in columns:
-        raise UsageError(f"{name} has no 'question' column (columns: {', '.join(columns) or 'none'})")
-    questions = []
-    try:
-        for row in reader:
-            question = _tidy(row.get(columns["question"]) or "")
-            if question:
-                section = _tidy(row.get(columns.get("section", ""), "") or "") or None
-                questions.append(Question(question, section, reader.line_num))
-    except csv.Error as exc:
-        raise UsageError(f"{name} line {reader.line_num}: {exc}") from None
-    return questions
-
-
-def _from_jsonl(text: str, name: str) -> list[Question]:
-    """One object per line with a string `question` and an optional string `section`."""
-    questions = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise UsageError(f"{name} line {number}: not JSON ({exc.msg})") from None
-        if not isinstance(row, dict) or not isinstance(row.get("question"), str):
-            raise UsageError(f"{name} line {number}: expected an object with a string 'question'")
-        section = row.get("section")
-        if section is not None and not isinstance(section, str):
-            raise UsageError(f"{name} line {number}: 'section' must be a string")
-        if question := _tidy(row["question"]):
-            questions.append(Question(question, _tidy(section or "") or None, number))
-    return questions
 
 
 # --- options -----------------------------------------------------------------------------------
@@ -239,6 +155,7 @@ class FaqResult:
     sheet: Sheet
     format: str
     text: str  # the rendered sheet
+    grade_target: float = GRADE_TARGET
 
     def count(self, outcome: str) -> int:
         return sum(entry.outcome == outcome for entry in self.entries)
@@ -487,8 +404,6 @@ def render_html(sheet: Sheet) -> str:
 
 def render_jsonl(entries: list[Entry]) -> str:
     """The `mhqa ask --json` object of each question on the sheet, in input order (crisis questions left out)."""
-    from .render import print_answers_json
-
     buffer = io.StringIO()
     print_answers_json([entry.answer for entry in entries if not entry.answer.crisis], buffer)
     return buffer.getvalue()
@@ -521,7 +436,7 @@ def make_faq(settings: Settings, questions: list[Question], fmt: str, title: str
             progress.question_done()
         documents = session.manifest.by_name()
     resources = resources_for(settings.crisis_region, settings.crisis_lines, settings.crisis_emergency).text()
-    sheet = build_sheet(entries, documents, _tidy(title or "") or DEFAULT_TITLE, sheet_day, resources)
+    sheet = build_sheet(entries, documents, clean_line(title or "") or DEFAULT_TITLE, sheet_day, resources)
     for entry in entries:
         if entry.outcome == "answered":
             entry.grade = reading_grade(entry.answer)

@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator, Protocol
 
+from .chroma import CHUNKS, UNITS
 from .chunk import HEADING, Chunk, Unit, chunk_document, embedding_text
 from .clean import DocumentInfo, clean_pages, describe_document, words_in_lines
 from .errors import CorpusError, UnreadablePdf
@@ -26,7 +27,7 @@ from .model import ModelInfo, describe_model, dictionary_words, load_tokenizer
 from .pdf import file_digest, read_pdf
 from .retrieve import lexical_index
 from .settings import Settings
-from .store import CHUNKS, UNITS, Generation, Index, Record
+from .store import Generation, Index, Record
 
 ADDED, CHANGED, REMOVED, RENAMED, UNCHANGED, REBUILT, FAILED, IGNORED = (
     "added", "changed", "removed", "renamed", "unchanged", "rebuilt", "failed", "ignored",
@@ -308,7 +309,7 @@ _ENCODE_GROUP = 600  # texts embedded together: sorted by length across files, t
 def plan_index(settings: Settings, index: Index | None = None) -> tuple[Manifest | None, Plan]:
     """The published manifest and what a run would do now. Only reads: no lock, no model loaded."""
     index = index or Index(settings)
-    model = describe_model(settings.model_path)
+    model = describe_model(settings.model_path, settings.cache)
     chunking = chunking_settings(settings.chunk_tokens, settings.chunk_overlap)
     manifest = index.current_manifest()
     return manifest, make_plan(scan_corpus(settings.corpus), manifest, model, chunking)

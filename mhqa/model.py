@@ -1,13 +1,17 @@
 """The embedding model's identity and tokenizer: one source of truth for indexing and asking.
 
-Reading the identity costs a few small file reads, so every command can check
-that the index was built with the model it is about to use.
+The fingerprint covers the whole weights file, the tokenizer and the pooling. The weights'
+SHA-256 (90 MB for all-MiniLM-L6-v2) is computed once and remembered in the cache by the
+file's size and modification time, so every later command reads a few small files to
+check that the index was built with the model it is about to use.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,21 +40,18 @@ def _weights_file(path: Path) -> Path:
     raise ModelUnavailable(f"no model weights (model.safetensors) in {path}")
 
 
-def describe_model(path: Path) -> ModelInfo:
-    """Identify the sentence-transformers folder at `path` without loading it."""
+def describe_model(path: Path, cache: Path | None = None) -> ModelInfo:
+    """Identify the sentence-transformers folder at `path` without loading it.
+
+    With `cache`, the weights' hash is remembered there (see weights_sha256).
+    """
     if not (path / "config.json").is_file() or not (path / "tokenizer.json").is_file():
         raise ModelUnavailable(f"not a sentence-transformers model folder (config.json, tokenizer.json): {path}")
     digest = hashlib.sha256()
     for name in _IDENTITY_FILES:
         if (path / name).is_file():
             digest.update((path / name).read_bytes())
-    weights = _weights_file(path)
-    size = weights.stat().st_size
-    with weights.open("rb") as handle:  # both ends of the weights: cheap, and any retrained model differs
-        digest.update(handle.read(1 << 20))
-        handle.seek(max(0, size - (1 << 20)))
-        digest.update(handle.read(1 << 20))
-    digest.update(str(size).encode())
+    digest.update(weights_sha256(_weights_file(path), cache).encode())
     config = json.loads((path / "config.json").read_text())
     st_config = path / "sentence_bert_config.json"
     max_tokens = json.loads(st_config.read_text()).get("max_seq_length", 256) if st_config.is_file() else 256
@@ -61,6 +62,50 @@ def describe_model(path: Path) -> ModelInfo:
         dim=int(config.get("hidden_size", 0)),
         max_tokens=int(max_tokens),
     )
+
+
+DIGESTS = "model-digests.json"  # in the cache: weights file -> size, mtime, SHA-256
+
+
+def weights_sha256(weights: Path, cache: Path | None = None) -> str:
+    """SHA-256 of the whole weights file, hashed once and then taken from CACHE/model-digests.json
+    while the file keeps its size and modification time (the key is its real path)."""
+    try:
+        state = weights.stat()
+        key, seen = str(weights.resolve()), {"size": state.st_size, "mtime_ns": state.st_mtime_ns}
+        digests = _read_digests(cache / DIGESTS) if cache is not None else {}
+        known = digests.get(key)
+        if isinstance(known, dict) and {k: known.get(k) for k in seen} == seen and isinstance(known.get("sha256"), str):
+            return known["sha256"]
+        digest = hashlib.sha256()
+        with weights.open("rb") as handle:
+            while block := handle.read(1 << 20):
+                digest.update(block)
+    except OSError as exc:
+        raise ModelUnavailable(f"cannot read the model weights {weights}: {exc.strerror or exc}") from None
+    if cache is not None:
+        _write_digests(cache / DIGESTS, {**digests, key: {**seen, "sha256": digest.hexdigest()}})
+    return digest.hexdigest()
+
+
+def _read_digests(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # none yet, or damaged: hash again
+    return data if isinstance(data, dict) else {}
+
+
+def _write_digests(path: Path, digests: dict) -> None:
+    """Replace the file in one step; a cache that cannot be written only costs a hash next time."""
+    scratch = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        scratch.write_text(json.dumps(digests, indent=1, sort_keys=True), encoding="utf-8")
+        os.replace(scratch, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            scratch.unlink()
 
 
 def _model_name(path: Path) -> str:

@@ -251,15 +251,14 @@ def _short(text: str, width: int = 70) -> Text:
 
 def faq_summary_view(result, output: str) -> Group:
     """Per question its outcome and reading level, the questions left out, and the totals."""
-    from .faq import GRADE_TARGET
-
-    levels = Table(title=f"Reading level (Flesch-Kincaid grade; aim for {GRADE_TARGET:g} or lower)", title_justify="left")
+    target = result.grade_target
+    levels = Table(title=f"Reading level (Flesch-Kincaid grade; aim for {target:g} or lower)", title_justify="left")
     for column, justify in (("line", "right"), ("question", "left"), ("outcome", "left"), ("grade", "right")):
         levels.add_column(column, justify=justify)
     for entry in result.entries:
         grade = Text("")
         if entry.grade is not None:
-            grade = Text(f"{entry.grade:.1f}" + (" above 8" if entry.grade > GRADE_TARGET else ""), style="bold yellow" if entry.grade > GRADE_TARGET else "")
+            grade = Text(f"{entry.grade:.1f}" + (f" above {target:g}" if entry.grade > target else ""), style="bold yellow" if entry.grade > target else "")
         outcome_style = {"answered": "green", "not covered": "yellow", "left out": "bold red"}[entry.outcome]
         levels.add_row(str(entry.question.line), _short(entry.question.text), Text(entry.outcome, style=outcome_style), grade)
     parts: list = [levels]
@@ -278,7 +277,7 @@ def faq_summary_view(result, output: str) -> Group:
     summary.add_row("answered", str(result.count("answered")))
     summary.add_row("not covered", str(result.count("not covered")))
     summary.add_row("left out (crisis)", str(result.count("left out")))
-    summary.add_row(f"answers above grade {GRADE_TARGET:g}", f"{sum(grade > GRADE_TARGET for grade in grades)} of {len(grades)}")
+    summary.add_row(f"answers above grade {target:g}", f"{sum(grade > target for grade in grades)} of {len(grades)}")
     summary.add_row("output", Text(f"{clean_chars(output)} ({result.format})"))
     parts.append(summary)
     return Group(*parts)

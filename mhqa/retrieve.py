@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .chroma import CHUNKS, UNITS
 from .lexical import TOKENS_VERSION, LexicalIndex, build_lexical, save_atomically, tokenize, words
-from .store import CHUNKS, UNITS, Generation
+from .store import Generation
 
 RRF_K = 60
 # Abbreviations people type that the corpus never uses; the question is searched with the

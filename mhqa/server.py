@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import ipaddress
 import json
 import os
 import re
@@ -28,16 +29,16 @@ from pathlib import Path
 from typing import Iterator
 from urllib.parse import urlsplit
 
+from .backend import GENERATION_NAME, Backend
+from .chroma import CHUNKS, UNITS, client_settings, generation_collections
 from .errors import IndexBusy, IndexUnavailable, MhqaError, ServerUnavailable, SettingsError
 from .manifest import Manifest
 from .settings import Settings
-from .store import CHUNKS, UNITS, _chroma_settings, _collections
 
 LEASE_SECONDS = 60.0  # a writer renews its lease every third of this; a crashed one frees it after this
 # Bound on each call once the pre-flight has succeeded. Generous, because a busy
 # server may take seconds for a batch add; it only keeps a hung server from hanging mhqa.
 CALL_TIMEOUT = 60.0
-_GENERATION = re.compile(r"g\d{8}T\d{6}-[0-9a-f]{6}")  # store.new_generation_name()
 
 
 def _api_url(url: str) -> str:
@@ -48,6 +49,32 @@ def _api_url(url: str) -> str:
 def _auth_headers(token: str | None) -> dict[str, str]:
     """The token in both header styles the sample nginx config accepts."""
     return {"Authorization": f"Bearer {token}", "X-Chroma-Token": token} if token else {}
+
+
+def plain_http_warning(settings: Settings) -> str | None:
+    """What to tell the user when the token would cross a network unencrypted: http:// to a host
+    that is not this machine. None when it would not (no token, https, or loopback)."""
+    if not settings.chroma_token or not settings.chroma_url:
+        return None
+    url = urlsplit(settings.chroma_url)
+    if url.scheme != "http" or _is_loopback(url.hostname or ""):
+        return None
+    return (
+        f"warning: the Chroma token is sent unencrypted over http:// to {url.hostname}, where anyone on the "
+        "network can read it; use an https:// URL"
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    """A name or address of this machine itself, without asking DNS (mhqa stays offline)."""
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return address.is_loopback or bool(mapped and mapped.is_loopback)
 
 
 def _tls_verify(settings: Settings) -> ssl.SSLContext | bool:
@@ -84,7 +111,7 @@ def connect_server(settings: Settings):
         _preflight(url, settings.chroma_token, verify, settings.server_timeout)
         import chromadb
 
-        chroma_settings = _chroma_settings(**({"chroma_server_ssl_verify": str(settings.chroma_ca)} if https and settings.chroma_ca else {}))
+        chroma_settings = client_settings(**({"chroma_server_ssl_verify": str(settings.chroma_ca)} if https and settings.chroma_ca else {}))
         # A full URL as the host keeps its scheme, port and path prefix.
         client = chromadb.HttpClient(host=url, headers=_auth_headers(settings.chroma_token), settings=chroma_settings)
         client._server._session.timeout = httpx.Timeout(CALL_TIMEOUT, connect=settings.server_timeout)
@@ -150,7 +177,9 @@ def _explain(exc: BaseException, url: str) -> MhqaError:
     else:
         from chromadb import errors as chroma_errors
 
-        if isinstance(exc, (chroma_errors.AuthorizationError, chroma_errors.ChromaAuthError)):
+        if isinstance(exc, chroma_errors.ChromaAuthError):  # 403: a known token, not allowed this request
+            reason = "the token may not make this request (HTTP 403): a reader token only reads; `mhqa index` needs the maintainer token"
+        elif isinstance(exc, chroma_errors.AuthorizationError):
             reason = "the server refused the token; check --chroma-token / MHQA_CHROMA_TOKEN"
         elif isinstance(exc, chroma_errors.NotFoundError):
             return IndexUnavailable(f"the index on {url} changed while it was being read ({_short(text)}); run the command again")
@@ -181,7 +210,7 @@ class _Guarded:
         return call
 
 
-class ServerBackend:
+class ServerBackend(Backend):
     """Generations as collections on a Chroma server; pointer and manifests in a meta collection."""
 
     def __init__(self, settings: Settings):
@@ -266,7 +295,7 @@ class ServerBackend:
 
     def open_collections(self, name: str, create: bool, model_meta: dict | None = None):
         with self._errors():
-            found = _collections(self.client, f"{self.base}-{name}-", create, model_meta)
+            found = generation_collections(self.client, f"{self.base}-{name}-", create, model_meta)
         collections = {which: _Guarded(collection, self.url, self.settings.chroma_token) for which, collection in found.items()}
         return lambda: collections
 
@@ -283,16 +312,13 @@ class ServerBackend:
         oldest = min(filter(None, (pointer.get("generation"), pointer.get("previous"))), default=None)
         if oldest and self._cache.is_dir():
             for folder in self._cache.iterdir():
-                if _GENERATION.fullmatch(folder.name) and folder.name < oldest:
+                if GENERATION_NAME.fullmatch(folder.name) and folder.name < oldest:
                     shutil.rmtree(folder, ignore_errors=True)
-        return None
-
-    def prepare(self, name: str) -> None:
-        pass
+        return lambda: None
 
     def names(self) -> list[str]:
         """Generations on the server, complete or not (a crashed run leaves some behind)."""
-        pattern = re.compile(rf"{re.escape(self.base)}-({_GENERATION.pattern})-(?:{CHUNKS}|{UNITS})")
+        pattern = re.compile(rf"{re.escape(self.base)}-({GENERATION_NAME.pattern})-(?:{CHUNKS}|{UNITS})")
         with self._errors():
             listed = [collection.name for collection in self.client.list_collections()]
         return sorted({match.group(1) for name in listed if (match := pattern.fullmatch(name))})

@@ -7,12 +7,13 @@ the same path everywhere: clean -> crisis check -> hits -> evidence -> answer.
 from __future__ import annotations
 
 import json
+import os
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from .answer import Answer, compose
-from .clean import clean_chars
+from .clean import clean_line
 from .crisis import Classifier, CrisisDetector, resources_for
 from .embed import load_encoder
 from .errors import ModelMismatch, UsageError
@@ -20,7 +21,7 @@ from .evidence import assess
 from .indexer import Progress, run_index
 from .model import describe_model
 from .retrieve import Searcher, lexical_index
-from .settings import Settings, bundled_model_path
+from .settings import Settings, bundled_model_path, check_writable
 from .store import Generation, Index
 
 MIN_PASSAGES = 6  # passages read for sentences, whatever --top-k says
@@ -42,7 +43,7 @@ class Session:
         return self.generation.manifest
 
     def ask(self, question: str, max_sentences: int | None = None, min_evidence: float | None = None) -> Answer:
-        text = " ".join(clean_chars(question).split())
+        text = clean_line(question)
         if not text:
             raise UsageError("the question is empty")
         crisis = self.crisis.check(text)  # first, on what the person typed
@@ -67,6 +68,8 @@ class Session:
 def open_session(settings: Settings, progress: Progress | None = None, build: bool = True) -> Session:
     """Open the current index for questions, building it first if an embedded index does not exist yet
     (unless `build` is False: then a missing index is an IndexUnavailable error)."""
+    if settings.log_file:
+        check_writable(settings.log_file, "the question log")
     index = Index(settings)
     indexed = build and not settings.uses_server and index.backend.read_pointer() is None
     if indexed:
@@ -76,7 +79,7 @@ def open_session(settings: Settings, progress: Progress | None = None, build: bo
     crisis = _in_background(_crisis_detector)  # with Chroma, on a thread while the encoder loads here
     generation = index.open()
     try:
-        model = describe_model(settings.model_path)
+        model = describe_model(settings.model_path, settings.cache)
         built_with = generation.manifest.model
         if built_with.get("fingerprint") != model.fingerprint:
             raise ModelMismatch(
@@ -106,5 +109,8 @@ def _in_background(function) -> Future:
 def _log(path: Path, answer: Answer) -> None:
     """Only when the user asked for a log (--log / MHQA_LOG_FILE): one JSON line per question."""
     entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "question": answer.question, "status": answer.status, "evidence": round(answer.evidence, 4)}
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
+    try:  # created readable by its owner only: these are mental-health questions
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
+    except OSError as exc:
+        raise UsageError(f"cannot write the question log {path}: {exc.strerror or exc}") from None

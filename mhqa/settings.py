@@ -129,7 +129,16 @@ def _read_config(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise SettingsError(f"cannot read config file {path}: {exc}") from None
     table = dict(data.get("mhqa", data))
-    crisis = table.pop("crisis", None) if isinstance(table.get("crisis"), dict) else data.get("crisis")
+    crisis = data.get("crisis") if "mhqa" in data else None  # a [crisis] table beside [mhqa]
+    if isinstance(table.get("crisis"), dict):  # [crisis] alone, or [mhqa.crisis]
+        crisis = table["crisis"]
+    if "chroma_token" in table or "chroma_token" in data:
+        raise SettingsError(
+            f"{path} holds chroma_token: keep the token out of files, use MHQA_CHROMA_TOKEN"
+        )
+    outside = sorted(set(data) - {"mhqa", "crisis"}) if "mhqa" in data else []
+    if outside:  # beside an [mhqa] table they would be ignored without a word
+        raise SettingsError(f"setting(s) outside the [mhqa] table in {path}: {', '.join(outside)}; move them under [mhqa]")
     if isinstance(crisis, dict):  # [crisis] region / lines / emergency
         extra = sorted(set(crisis) - set(_CRISIS_KEYS))
         if extra:
@@ -139,10 +148,6 @@ def _read_config(path: Path) -> dict[str, Any]:
     unknown = sorted(set(table) - set(_FIELDS))
     if unknown:
         raise SettingsError(f"unknown setting(s) in {path}: {', '.join(unknown)}")
-    if "chroma_token" in table:
-        raise SettingsError(
-            f"{path} holds chroma_token: keep the token out of files, use MHQA_CHROMA_TOKEN"
-        )
     return table
 
 
@@ -200,7 +205,21 @@ def _validate(s: Settings) -> None:
 def write_setting(path: Path, name: str, value: Any) -> None:
     """Set one key in a TOML config file, keeping its other lines as they are."""
     line = f"{name} = {value!r}" if not isinstance(value, Path) else f'{name} = "{value}"'
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    pattern = re.compile(rf"^{re.escape(name)}\s*=.*$", re.MULTILINE)
-    text = pattern.sub(line, text) if pattern.search(text) else text + ("" if text.endswith("\n") or not text else "\n") + line + "\n"
-    path.write_text(text, encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        pattern = re.compile(rf"^{re.escape(name)}\s*=.*$", re.MULTILINE)
+        text = pattern.sub(line, text) if pattern.search(text) else text + ("" if text.endswith("\n") or not text else "\n") + line + "\n"
+        path.write_text(text, encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"cannot write {name} to the config file {path}: {getattr(exc, 'strerror', None) or exc}") from None
+
+
+def check_writable(path: Path, what: str) -> None:
+    """Stop before any work when `path` cannot be written (an existing file, or a new one in an existing folder)."""
+    if path.exists():
+        problem = None if path.is_file() and os.access(path, os.W_OK) else "not a writable file"
+    else:
+        folder = path.parent
+        problem = None if folder.is_dir() and os.access(folder, os.W_OK) else f"no writable folder {folder}"
+    if problem:
+        raise SettingsError(f"cannot write {what} {path}: {problem}")

@@ -28,35 +28,18 @@ import shutil
 import socket
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+from .backend import Backend, new_generation_name
+from .chroma import client_settings, generation_collections
 from .errors import IndexBusy, IndexUnavailable
 from .manifest import Manifest
 from .settings import Settings
 
-CHUNKS, UNITS = "chunks", "units"
 _BATCH = 500  # records per Chroma call: bounded memory on large corpora
-# HNSW's ef_search (Chroma's default is 100). The search is approximate: at 100 it misses
-# some nearest units of a question far from the corpus (the closest passages a refusal
-# shows), and misses different ones in an embedded store and on a server, so the same
-# question could cite other passages depending on where the index lives. At 500 both
-# return the exact nearest records for every labelled question (checked against brute
-# force); a query costs a few milliseconds more.
-SEARCH_BREADTH = 500
 TIE_MARGIN = 20  # more than the copies of any shared sentence in the shipped corpus (18)
-
-
-def _chroma_settings(**extra: Any):
-    from chromadb.config import Settings as ChromaSettings
-
-    return ChromaSettings(anonymized_telemetry=False, **extra)
-
-
-def new_generation_name() -> str:
-    return time.strftime("g%Y%m%dT%H%M%S", time.gmtime()) + f"-{uuid.uuid4().hex[:6]}"
 
 
 @dataclass
@@ -174,7 +157,9 @@ class _Background:
 # --- backends: where generations live -------------------------------------------------------
 
 
-class EmbeddedBackend:
+class EmbeddedBackend(Backend):
+    """Generations as folders under the index folder; the pointer is the file CURRENT."""
+
     def __init__(self, index_dir: Path):
         self.root = index_dir
         self.generations = index_dir / "generations"
@@ -205,14 +190,17 @@ class EmbeddedBackend:
 
     def open_collections(self, name: str, create: bool, model_meta: dict | None = None):
         path = self.generations / name / "chroma"
-        if not create and not path.is_dir():
+        if create:
+            (self.generations / name).mkdir(parents=True)
+            (self.generations / name / ".readers").touch()
+        elif not path.is_dir():
             raise IndexUnavailable(f"the index at {self.root} is damaged (generation {name} is missing)")
 
         def work():
             import chromadb
 
-            client = chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
-            return _collections(client, "", create, model_meta, persist_every_write=True)
+            client = chromadb.PersistentClient(path=str(path), settings=client_settings())
+            return generation_collections(client, "", create, model_meta, persist_every_write=True)
 
         return _Background(work)
 
@@ -228,10 +216,6 @@ class EmbeddedBackend:
             return None
         fcntl.flock(handle, fcntl.LOCK_SH)
         return handle.close
-
-    def prepare(self, name: str) -> None:
-        (self.generations / name).mkdir(parents=True)
-        (self.generations / name / ".readers").touch()
 
     def names(self) -> list[str]:
         return sorted(p.name for p in self.generations.iterdir() if p.is_dir()) if self.generations.is_dir() else []
@@ -253,6 +237,8 @@ class EmbeddedBackend:
 
     @contextlib.contextmanager
     def writer_lock(self, wait: float) -> Iterator[None]:
+        """The writer lock; a failed first run removes the folders it created for the index."""
+        created = next((folder for folder in reversed([self.root, *self.root.parents]) if not folder.exists()), None)
         self.root.mkdir(parents=True, exist_ok=True)
         path = self.root / ".writer.lock"
         with path.open("a+") as handle:
@@ -269,38 +255,22 @@ class EmbeddedBackend:
                             f"another `mhqa index` is writing {self.root} ({holder}); waited {wait:.0f} s, try again later"
                         ) from None
                     time.sleep(0.2)
+            for leftover in self.root.glob(".CURRENT.*.tmp"):  # the unpublished pointer of a killed writer
+                leftover.unlink(missing_ok=True)
             handle.seek(0)
             handle.truncate()
             handle.write(f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%H:%M:%S')}")
             handle.flush()
             try:
                 yield
+            except BaseException:
+                if created is not None and not (self.root / "CURRENT").exists():
+                    shutil.rmtree(created, ignore_errors=True)  # a failed command creates nothing
+                raise
             finally:
                 handle.seek(0)
                 handle.truncate()
                 fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _collections(client, prefix: str, create: bool, model_meta: dict | None, persist_every_write: bool = False) -> dict:
-    """The chunks and units collections of one generation, created (empty) or opened.
-
-    `persist_every_write`: an embedded store saves its HNSW graph after each add. By default
-    Chroma saves it every 1,000 records and every process that opens the folder replays
-    the rest and rewrites the graph files, so readers would write a published generation
-    (and race each other). Saved at every add, a published generation is only read.
-    """
-    out = {}
-    hnsw: dict[str, Any] = {"space": "cosine", "ef_search": SEARCH_BREADTH, **({"sync_threshold": 1} if persist_every_write else {})}
-    for which in (CHUNKS, UNITS):
-        name = f"{prefix}{which}"
-        if create:
-            metadata = {f"model_{key}": value for key, value in (model_meta or {}).items()}
-            out[which] = client.create_collection(
-                name, configuration={"hnsw": hnsw}, metadata=metadata or None, embedding_function=None
-            )
-        else:
-            out[which] = client.get_collection(name, embedding_function=None)
-    return out
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -326,8 +296,9 @@ class Index:
 
     def __init__(self, settings: Settings):
         self.settings = settings
+        self.backend: Backend
         if settings.uses_server:
-            from .server import ServerBackend  # server.py builds on this module
+            from .server import ServerBackend  # imported only in server mode: it loads ssl and more
 
             self.backend = ServerBackend(settings)
         else:
@@ -348,21 +319,19 @@ class Index:
                 raise IndexUnavailable(f"no index at {self.describe()}: run `mhqa index` first")
             name = pointer["generation"]
             release = self.backend.reader_guard(name)
-            if release is None and not self.settings.uses_server:
-                continue  # collected between reading the pointer and locking it: read the pointer again
+            if release is None:
+                continue  # collected between reading the pointer and guarding it: read the pointer again
             try:
                 manifest = self.backend.read_manifest(name)
                 collections = self.backend.open_collections(name, create=False)
             except BaseException:
-                if release:
-                    release()
+                release()
                 raise
             return Generation(name, manifest, collections, self.backend.lexical_dir(name), release)
         raise IndexUnavailable(f"the index at {self.describe()} keeps changing; try again")
 
     def create_generation(self, model_meta: dict) -> Generation:
         name = new_generation_name()
-        self.backend.prepare(name)
         collections = self.backend.open_collections(name, create=True, model_meta=model_meta)
         return Generation(name, None, collections, self.backend.lexical_dir(name))
 

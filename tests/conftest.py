@@ -36,6 +36,8 @@ def base_env(cache_dir) -> dict[str, str]:
     """Environment for CLI runs: no config file or index from the developer's machine leaks in."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MHQA_")}
     env.update({"MHQA_CACHE": str(cache_dir), "HF_HUB_OFFLINE": "1", "NO_COLOR": "1", "COLUMNS": "120"})
+    # The mhqa of this checkout, whatever folder a run starts in (another checkout may be the one installed).
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     return env
 
 

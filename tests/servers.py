@@ -409,15 +409,22 @@ def find_nginx() -> Path:
 
 
 def render_nginx_conf(template: str, *, listen: Union[str, int], upstream: str, token: str,
+                      reader_token: Optional[str] = None,
                       tls: bool = True, cert: Union[str, Path, None] = None,
                       key: Union[str, Path, None] = None) -> str:
     """Fill the placeholders of mhqa/resources/nginx-chroma.conf.
 
+    `token` is the maintainer token (every request), `reader_token` the reader token
+    (only the read requests the config lists; a random one when None).
     tls=False turns it into a plain-HTTP variant of the same file: `listen X ssl;`
     becomes `listen X;` and every `ssl_*` directive is dropped.
     """
-    if not TOKEN_RE.match(token):
-        raise ValueError("token must match [A-Za-z0-9_-]+ (it is used inside an nginx regex)")
+    reader_token = reader_token or "rdr_" + os.urandom(16).hex()
+    for value in (token, reader_token):
+        if not TOKEN_RE.match(value):
+            raise ValueError("tokens must match [A-Za-z0-9_-]+ (they are used inside an nginx regex)")
+    if token == reader_token:
+        raise ValueError("the reader and maintainer tokens must differ")
     text = template
     if tls:
         if cert is None or key is None:
@@ -428,7 +435,8 @@ def render_nginx_conf(template: str, *, listen: Union[str, int], upstream: str, 
         text = "\n".join(l for l in text.splitlines() if not l.lstrip().startswith("ssl_")) + "\n"
     text = (text.replace("@LISTEN@", str(listen))
                 .replace("@UPSTREAM@", upstream)
-                .replace("@TOKEN@", token))
+                .replace("@MAINTAINER_TOKEN@", token)
+                .replace("@READER_TOKEN@", reader_token))
     # Placeholders only matter outside comments.
     code = "\n".join(l.split("#", 1)[0] for l in text.splitlines())
     left = sorted(set(re.findall(r"@[A-Z]+@", code)))
@@ -493,7 +501,7 @@ class NginxProxy:
     host: str
     port: int
     tls: bool
-    token: str
+    token: str                        # the maintainer token: every request
     upstream_port: int
     workdir: Path
     conf_path: Path                   # main config (wraps site_conf_path)
@@ -503,6 +511,7 @@ class NginxProxy:
     cert_path: Optional[Path] = None
     key_path: Optional[Path] = None
     startup_seconds: Optional[float] = None
+    reader_token: Optional[str] = None  # only the read requests the config lists
 
     @property
     def url(self) -> str:
@@ -542,12 +551,15 @@ class NginxProxy:
 
 @contextlib.contextmanager
 def nginx_proxy(upstream_port: int, token: str, workdir: Union[str, Path], tls: bool = False, *,
+                reader_token: Optional[str] = None,
                 port: Optional[int] = None, upstream_host: str = LOOPBACK,
                 template: Union[str, Path, None] = None,
                 startup_timeout: float = 15.0) -> Iterator[NginxProxy]:
     """nginx (foreground, `-p workdir`) on 127.0.0.1:port proxying to upstream_port.
 
     Requests need `Authorization: Bearer <token>` or `X-Chroma-Token: <token>`, else 401.
+    `token` is the maintainer token; `reader_token` (random when None) may make only the
+    read requests listed in the config, else 403.
     With tls=True a CA + server certificate are generated in workdir/tls and the
     proxy serves https; `proxy.ca_path` is the CA file for clients.
     Raises NginxNotFound when nginx is not installed.
@@ -557,6 +569,7 @@ def nginx_proxy(upstream_port: int, token: str, workdir: Union[str, Path], tls: 
     (workdir / "tmp").mkdir(parents=True, exist_ok=True)
     tpl = Path(template) if template else NGINX_TEMPLATE
     tls_files = make_tls_material(workdir / "tls") if tls else None
+    reader_token = reader_token or "rdr_" + os.urandom(16).hex()
 
     attempts = 1 if port else 3
     proxy: Optional[NginxProxy] = None
@@ -565,7 +578,7 @@ def nginx_proxy(upstream_port: int, token: str, workdir: Union[str, Path], tls: 
         site = workdir / "nginx-chroma.conf"
         site.write_text(render_nginx_conf(
             tpl.read_text(), listen=f"{LOOPBACK}:{p}", upstream=f"{upstream_host}:{upstream_port}",
-            token=token, tls=tls, cert=tls_files.cert if tls_files else None,
+            token=token, reader_token=reader_token, tls=tls, cert=tls_files.cert if tls_files else None,
             key=tls_files.key if tls_files else None))
         site.chmod(0o600)
         main = workdir / "nginx.conf"
@@ -573,7 +586,7 @@ def nginx_proxy(upstream_port: int, token: str, workdir: Union[str, Path], tls: 
         proxy = NginxProxy(LOOPBACK, p, tls, token, upstream_port, workdir, main, site,
                            ca_path=tls_files.ca_cert if tls_files else None,
                            cert_path=tls_files.cert if tls_files else None,
-                           key_path=tls_files.key if tls_files else None)
+                           key_path=tls_files.key if tls_files else None, reader_token=reader_token)
         t0 = time.monotonic()
         proxy.process = _spawn([str(nginx), "-p", str(workdir), "-c", str(main),
                                 "-e", str(proxy.error_log), "-g", "daemon off;"],

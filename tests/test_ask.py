@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import stat
 
 import pytest
 
@@ -198,10 +200,15 @@ def test_usage_errors_exit_2_without_traceback(mhqa, corpus_index, args):
 
 
 def test_unreadable_index_or_corpus_exits_3(mhqa, tmp_path):
-    run = mhqa("ask", "What is DMDD?", "--index", tmp_path / "index", "--corpus", tmp_path / "missing")
+    run = mhqa("ask", "What is DMDD?", "--index", tmp_path / "new" / "index", "--corpus", tmp_path / "missing")
     assert run.code == 3 and "Traceback" not in run.stderr
     last = run.stderr.strip().splitlines()[-1]
     assert last.startswith("mhqa: ") and "corpus folder not found" in last
+    assert list(tmp_path.iterdir()) == []  # a failed command creates nothing: no NEW index folder
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    run = mhqa("ask", "What is DMDD?", "--index", tmp_path / "index", "--corpus", empty)
+    assert run.code == 3 and "no PDF files in" in run.stderr and not (tmp_path / "index").exists()
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "CURRENT").write_text("{not json")
@@ -217,6 +224,28 @@ def test_ask_builds_the_index_first_when_there_is_none(mhqa, small_corpus, tmp_p
     [obj] = run.json_lines()
     assert obj["citations"][0]["source"] == "nimh-dmdd.pdf"
     assert (index / "CURRENT").is_file()
+
+
+def test_the_question_log_is_private_and_only_written_when_asked(mhqa, corpus_index, tmp_path):
+    log = tmp_path / "questions.log"
+    run = mhqa("ask", "What is DMDD?", "--index", corpus_index, "--log", log)
+    assert run.code == 0, run.stderr
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600  # these are mental-health questions
+    assert json.loads(log.read_text(encoding="utf-8"))["question"] == "What is DMDD?"
+    run = mhqa("ask", "What is SAD?", "--index", corpus_index, "--log", log)
+    assert len(log.read_text(encoding="utf-8").splitlines()) == 2 and stat.S_IMODE(log.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize("command", ["ask", "chat"])
+def test_an_unwritable_log_is_one_line_before_any_work(mhqa, corpus_index, tmp_path, command):
+    (tmp_path / "a-folder").mkdir()
+    for log, reason in ((tmp_path / "no-such-folder" / "q.log", "no writable folder"), (tmp_path / "a-folder", "not a writable file")):
+        args = ["ask", "What is DMDD?"] if command == "ask" else ["chat"]
+        run = mhqa(*args, "--index", corpus_index, "--log", log, input="What is DMDD?\n")
+        assert run.code == 2 and run.stdout == "", (run.stdout, run.stderr)
+        [line] = run.stderr.strip().splitlines()
+        assert line.startswith(f"mhqa: cannot write the question log {log}: {reason}"), line
+    assert not (tmp_path / "no-such-folder").exists()
 
 
 def test_markup_and_escapes_are_printed_not_interpreted(mhqa, tmp_path):

@@ -152,17 +152,37 @@ def test_bad_files_are_reported_and_everything_else_is_indexed(tmp_path, mhqa, b
     assert status.code == 0 and status.json_lines()[0]["failed"] == []
 
 
+HOSTILE_NAME = "\x1b]0;owned\x07\x1b[2J\x1b[31mred\x9b1m\u202eevil.pdf"  # retitle, clear, colour, C1 CSI, bidi
+
+
 def test_a_corpus_of_only_bad_files_is_a_clear_error(tmp_path, mhqa):
-    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus, index = tmp_path / "corpus", tmp_path / "new" / "index"
     corpus.mkdir()
     fx.zero_byte(corpus / "zero.pdf")
     fx.image_only(corpus / "scanned.pdf")
+    fx.zero_byte(corpus / HOSTILE_NAME)
     run = mhqa("index", "--corpus", corpus, "--index", index)
     assert run.code == 3 and "Traceback" not in run.stderr
     message = run.stderr.strip().splitlines()[-1]
     assert message.startswith("mhqa: no PDF in the corpus could be indexed")
     assert "zero.pdf: empty file" in message and "scanned.pdf: no extractable text" in message
-    assert not (index / "CURRENT").exists()
+    # The file name is in the message, sanitised like PDF text: no escape sequence reaches the terminal.
+    assert "red1mevil.pdf: empty file" in message  # the C1 CSI character is gone, its harmless "1m" stays
+    assert not any(ch in run.stderr + run.stdout for ch in "\x1b\x07\x9b\u202e")
+    assert not (tmp_path / "new").exists()  # a failed first run leaves no index folder behind
+
+
+def test_error_messages_naming_files_are_sanitised(tmp_path, mhqa):
+    for args, fragment in (
+        (["index", "--corpus", tmp_path / HOSTILE_NAME, "--index", tmp_path / "index"], "corpus folder not found"),
+        (["ask", "--file", tmp_path / f"{HOSTILE_NAME}.txt", "--index", tmp_path / "index"], "cannot read questions from"),
+        (["faq", tmp_path / f"{HOSTILE_NAME}.txt", "--index", tmp_path / "index"], "cannot read questions from"),
+    ):
+        run = mhqa(*args)
+        assert run.code in (2, 3) and fragment in run.stderr and "red1mevil.pdf" in run.stderr, run.stderr
+        assert len(run.stderr.strip().splitlines()) == 1
+        assert not any(ch in run.stderr for ch in "\x1b\x07\x9b\u202e"), run.stderr
+    assert not (tmp_path / "index").exists()
 
 
 LARGE_PAGES = 1050

@@ -11,6 +11,7 @@ import os
 import pty
 import re
 import select
+import stat
 import sys
 import time
 
@@ -181,11 +182,37 @@ def test_history_is_kept_in_memory_unless_a_file_is_named(chat, tmp_path):
     terminal.send(CTRL_D)
     assert terminal.wait() == 0
     assert "How common is OCD?" in history.read_text()
+    assert stat.S_IMODE(history.stat().st_mode) == 0o600  # readable by its owner only
     terminal = chat("--no-passages", "--history", str(history))  # and a later chat recalls it
     terminal.send(UP + "\r")
     assert "Q: How common is OCD?" in terminal.expect(PROMPT)
     terminal.send(CTRL_D)
     assert terminal.wait() == 0
+
+
+@pytest.mark.parametrize("replaces_the_file", [False, True])
+def test_the_history_file_is_private_whatever_readline_does(tmp_path, monkeypatch, replaces_the_file):
+    """A readline library that writes the history with the default mode (libedit does, in place; others
+    write a new file and rename it): the file still ends up 0600, even under a permissive umask."""
+    import readline
+
+    from mhqa.chat import line_editing
+
+    def careless_write(path) -> None:
+        if replaces_the_file:
+            os.unlink(path)
+        with open(path, "a", encoding="utf-8") as handle:  # mode 0666 & ~umask
+            handle.write("How common is OCD?\n")
+
+    monkeypatch.setattr(readline, "write_history_file", careless_write)
+    monkeypatch.setattr(readline, "read_history_file", lambda path: None)
+    history = tmp_path / "history"
+    previous = os.umask(0o002)
+    try:
+        line_editing(history)()
+    finally:
+        os.umask(previous)
+    assert history.read_text() == "How common is OCD?\n" and stat.S_IMODE(history.stat().st_mode) == 0o600
 
 
 def test_questions_piped_in_are_answered_without_prompts(mhqa, corpus_index):

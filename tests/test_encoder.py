@@ -9,13 +9,21 @@ index actually holds.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import shutil
+import struct
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from mhqa.chroma import CHUNKS, UNITS
 from mhqa.chunk import embedding_text
 from mhqa.embed import load_encoder, load_sentence_transformer
-from mhqa.model import describe_model
-from mhqa.store import CHUNKS, UNITS
+from mhqa.model import DIGESTS, describe_model
+from mhqa.settings import bundled_model_path
 
 MIN_COSINE = 0.9999
 
@@ -99,3 +107,67 @@ def test_model_identity_recorded_in_the_index(session):
     assert session.manifest.model["dim"] == model.dim == 384
     for which in (CHUNKS, UNITS):
         assert (session.generation.collection(which).metadata or {}).get("model_fingerprint") == model.fingerprint
+
+
+# --- the fingerprint covers the whole weights file --------------------------------------------
+
+
+def tensor_span(weights: Path, name: str) -> tuple[int, int]:
+    """Where a tensor's bytes are in a safetensors file."""
+    with weights.open("rb") as handle:
+        header_size = struct.unpack("<Q", handle.read(8))[0]
+        header = json.loads(handle.read(header_size))
+    start, end = header[name]["data_offsets"]
+    return 8 + header_size + start, 8 + header_size + end
+
+
+@pytest.fixture(scope="module")
+def model_copy(tmp_path_factory) -> Path:
+    return Path(shutil.copytree(bundled_model_path(), tmp_path_factory.mktemp("model") / "copy", ignore=shutil.ignore_patterns("*.onnx")))
+
+
+def test_a_change_in_the_middle_of_the_weights_changes_the_fingerprint(model_copy, tmp_path):
+    """A fine-tune of attention layers only (a merged LoRA, say) leaves the first and last MiB alone:
+    the fingerprint must still change."""
+    weights = model_copy / "model.safetensors"
+    start, end = tensor_span(weights, "encoder.layer.2.attention.self.query.weight")
+    size = weights.stat().st_size
+    assert (1 << 20) < start and end < size - (1 << 20)  # far from both ends
+    before = describe_model(model_copy, tmp_path / "cache").fingerprint
+    assert before == describe_model(bundled_model_path()).fingerprint
+    with weights.open("r+b") as handle:
+        handle.seek((start + end) // 2)
+        byte = handle.read(1)
+        handle.seek((start + end) // 2)
+        handle.write(bytes([byte[0] ^ 0x10]))
+    assert weights.stat().st_size == size
+    assert describe_model(model_copy, tmp_path / "cache").fingerprint != before
+
+
+def test_the_weights_are_hashed_once_and_remembered_by_size_and_time(tmp_path):
+    """The question path reads the remembered hash: it does not hash 90 MB again while the file is unchanged."""
+    model, cache = bundled_model_path(), tmp_path / "cache"
+    weights = model / "model.safetensors"
+    first = describe_model(model, cache)
+    remembered = json.loads((cache / DIGESTS).read_text())[str(weights.resolve())]
+    assert remembered == {"size": weights.stat().st_size, "mtime_ns": weights.stat().st_mtime_ns,
+                          "sha256": hashlib.sha256(weights.read_bytes()).hexdigest()}  # the whole file
+    assert describe_model(model).fingerprint == first.fingerprint  # the same as without a cache
+    # A remembered hash is used as it is while size and time match: proof that nothing is re-read.
+    digests = json.loads((cache / DIGESTS).read_text())
+    digests[str(weights.resolve())]["sha256"] = "0" * 64
+    (cache / DIGESTS).write_text(json.dumps(digests))
+    assert describe_model(model, cache).fingerprint != first.fingerprint
+    # Another modification time (or size): hashed again.
+    digests[str(weights.resolve())]["mtime_ns"] -= 1
+    (cache / DIGESTS).write_text(json.dumps(digests))
+    assert describe_model(model, cache).fingerprint == first.fingerprint
+    (cache / DIGESTS).write_text("{damaged")
+    assert describe_model(model, cache).fingerprint == first.fingerprint
+
+
+def test_an_unwritable_cache_only_costs_a_hash(tmp_path):
+    blocked = tmp_path / "file-not-folder"
+    blocked.write_text("")
+    assert describe_model(bundled_model_path(), blocked).fingerprint == describe_model(bundled_model_path()).fingerprint
+    assert os.listdir(tmp_path) == ["file-not-folder"]

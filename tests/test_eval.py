@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import tomllib
+
+import pytest
 
 from mhqa.evaluate import auroc, choose_threshold
 
@@ -51,6 +54,33 @@ def test_calibrate_writes_the_threshold_to_the_config(mhqa, corpus_index, tmp_pa
     # the new threshold is what `ask` now uses from that folder
     [obj] = mhqa("ask", "What is DMDD?", "--index", corpus_index, "--json", cwd=tmp_path).json_lines()
     assert abs(obj["threshold"] - written) < 1e-6
+
+
+def test_calibrate_with_an_unwritable_config_is_one_line_before_any_question(mhqa, corpus_index, tmp_path):
+    dataset = write_dataset(tmp_path / "set.jsonl")
+    (tmp_path / "mhqa.toml").mkdir()  # where the threshold would go (no config file: ./mhqa.toml) is a folder
+    run = mhqa("eval", dataset, "--index", corpus_index, "--calibrate", cwd=tmp_path)
+    assert run.code == 2 and run.stdout == "" and "Traceback" not in run.stderr
+    [line] = run.stderr.strip().splitlines()
+    assert line == "mhqa: cannot write the calibrated threshold to the config file mhqa.toml: not a writable file"
+    if os.geteuid() != 0:  # root may write a read-only file
+        config = tmp_path / "read-only.toml"
+        config.write_text("top_k = 5\n")
+        config.chmod(0o444)
+        run = mhqa("eval", dataset, "--index", corpus_index, "--calibrate", "--config", config)
+        assert run.code == 2 and len(run.stderr.strip().splitlines()) == 1 and "cannot write" in run.stderr
+
+
+def test_a_config_that_fails_while_the_threshold_is_written_is_a_settings_error(tmp_path):
+    """The write itself (after the early check) fails cleanly too: here the file turns into a folder."""
+    from mhqa.errors import SettingsError
+    from mhqa.settings import write_setting
+
+    (tmp_path / "mhqa.toml").mkdir()
+    with pytest.raises(SettingsError, match="cannot write min_evidence to the config file"):
+        write_setting(tmp_path / "mhqa.toml", "min_evidence", 0.5)
+    with pytest.raises(SettingsError, match="cannot write min_evidence"):
+        write_setting(tmp_path / "missing" / "mhqa.toml", "min_evidence", 0.5)
 
 
 def test_bad_dataset_is_a_usage_error(mhqa, corpus_index, tmp_path):

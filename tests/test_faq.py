@@ -7,11 +7,13 @@ by comparing them with `mhqa ask --json`. The HTML sheet is also rendered in hea
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
 import os
 import re
+import select
 import shutil
 import struct
 import subprocess
@@ -438,23 +440,127 @@ def test_html_sheet_renders_in_chromium(html_sheet, answers, tmp_path):
     assert_markers_link(dom)
 
 
+def print_with_chromium(chromium: str, profile: Path, url: str, paper_inches: tuple[float, float]) -> bytes:
+    """Print `url` to PDF on paper of the given size, as a user does whose printer takes that paper.
+
+    The paper size is the printer's (DevTools' Page.printToPDF, spoken over --remote-debugging-pipe:
+    JSON messages ending in a NUL byte, commands on fd 3, answers on fd 4); whatever the page's own
+    CSS says (margins, print styles, a pinned size) applies as it would in a browser's print dialog.
+    """
+    commands_read, commands_write = os.pipe()
+    answers_read, answers_write = os.pipe()
+
+    def child_fds() -> None:
+        os.dup2(commands_read, 3)
+        os.dup2(answers_write, 4)
+
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", "--no-first-run", "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--remote-debugging-pipe"]
+    browser = subprocess.Popen([chromium, *flags, "about:blank"], pass_fds=(3, 4), preexec_fn=child_fds,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(commands_read)
+    os.close(answers_write)
+    pending, sent, seen = b"", 0, []
+
+    def receive() -> dict:
+        nonlocal pending
+        while b"\0" not in pending:
+            ready, _, _ = select.select([answers_read], [], [], 120)
+            chunk = os.read(answers_read, 1 << 20) if ready else b""
+            assert chunk, "chromium stopped answering"
+            pending += chunk
+        message, pending = pending.split(b"\0", 1)
+        return json.loads(message)
+
+    def call(method: str, params: dict | None = None, session: str | None = None) -> dict:
+        nonlocal sent
+        sent += 1
+        os.write(commands_write, json.dumps({"id": sent, "method": method, "params": params or {}, **({"sessionId": session} if session else {})}).encode() + b"\0")
+        while (message := receive()).get("id") != sent:
+            seen.append(message.get("method"))
+        assert "error" not in message, message
+        return message["result"]
+
+    try:
+        target = call("Target.createTarget", {"url": "about:blank"})["targetId"]
+        session = call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        call("Page.enable", session=session)
+        seen.clear()
+        call("Page.navigate", {"url": url}, session)
+        while "Page.loadEventFired" not in seen:
+            seen.append(receive().get("method"))
+        width, height = paper_inches
+        printed = call("Page.printToPDF", {"paperWidth": width, "paperHeight": height, "preferCSSPageSize": True, "printBackground": True}, session)
+        call("Browser.close")
+        return base64.b64decode(printed["data"])
+    finally:
+        os.close(commands_write)
+        os.close(answers_read)
+        if browser.poll() is None:
+            try:
+                browser.wait(30)
+            except subprocess.TimeoutExpired:
+                browser.kill()
+                browser.wait()
+
+
+MM = 72 / 25.4  # PDF points per millimetre
+
+
+def page_margins_mm(css: str) -> tuple[float, float, float, float]:
+    """(top, right, bottom, left) of the sheet's own `@page { margin: ... }`, in millimetres."""
+    rule = re.search(r"@page\s*\{([^}]*)\}", css)
+    assert rule, "the sheet's CSS has no @page rule"
+    assert not re.search(r"\bsize\s*:", rule.group(1)), "the sheet pins a paper size: it would not fit the other paper"
+    values = [float(v) for v in re.findall(r"([\d.]+)mm", re.search(r"margin\s*:([^;]*);", rule.group(1)).group(1))]
+    top, right, bottom, left = {1: values * 4, 2: values * 2, 3: [*values, values[1]], 4: values}[len(values)]
+    return top, right, bottom, left
+
+
+def text_positions(reader) -> list[tuple[int, float, float, float]]:
+    """(page, x, y, font size in points) of every piece of text in a PDF."""
+    found = []
+    for number, page in enumerate(reader.pages):
+        def visit(text, cm, tm, font, size, number=number):
+            if text.strip():
+                x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
+                y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+                found.append((number, x, y, round(size * abs(tm[3] * cm[3] or 1), 2)))
+        page.extract_text(visitor_text=visit)
+    return found
+
+
 @pytest.mark.browser
-@pytest.mark.parametrize(("paper", "size"), [("A4", (595, 842)), ("letter", (612, 792))])
-def test_html_sheet_prints_on_a4_and_letter(html_sheet, answers, tmp_path, paper, size):
-    """Print as a user whose printer takes `paper` would: every page that size, nothing lost."""
+@pytest.mark.parametrize(("paper", "inches"), [("A4", (210 / 25.4, 297 / 25.4)), ("letter", (8.5, 11.0))])
+def test_html_sheet_prints_on_a4_and_letter(html_sheet, tmp_path, paper, inches):
+    """The sheet as it is, printed on the user's paper: every page that size, the sheet's own margins
+    and print styles applied, nothing lost."""
+    from collections import Counter
+
     from pypdf import PdfReader
 
     chromium = _chromium()
-    sized = tmp_path / "sheet.html"
-    sized.write_text(html_sheet.read_text(encoding="utf-8").replace("<style>\n", f"<style>\n@page {{ size: {paper}; }}\n", 1), encoding="utf-8")
+    html = html_sheet.read_text(encoding="utf-8")
+    css = re.search(r"<style>(.*?)</style>", html, re.DOTALL).group(1)
+    top, right, bottom, left = page_margins_mm(css)
+    body_size = float(re.search(r"@media print\s*\{\s*body\s*\{[^}]*font-size:\s*([\d.]+)pt", css).group(1))
     pdf = tmp_path / "sheet.pdf"
-    result = _run_chromium(chromium, tmp_path / "profile", "--no-pdf-header-footer", f"--print-to-pdf={pdf}", sized.as_uri())
-    assert result.returncode == 0 and pdf.exists(), result.stderr[-2000:]
+    pdf.write_bytes(print_with_chromium(chromium, tmp_path / "profile", html_sheet.resolve().as_uri(), inches))
     reader = PdfReader(pdf)
-    assert {(round(float(p.mediabox.width)), round(float(p.mediabox.height))) for p in reader.pages} == {size}
+    width, height = inches[0] * 72, inches[1] * 72
+    assert len(reader.pages) >= 2
+    for page in reader.pages:
+        assert abs(float(page.mediabox.width) - width) < 1 and abs(float(page.mediabox.height) - height) < 1
     text = " ".join(" ".join(p.extract_text().split()) for p in reader.pages)
     assert "Parent evening" in text and NOT_COVERED in text and "References" in text
     assert "not a diagnosis or a substitute for professional care" in text
+    # Every line starts inside the sheet's own page margins, and the text column starts exactly at the left one.
+    positions = text_positions(reader)
+    assert abs(min(x for _, x, _, _ in positions) - left * MM) < 1.0
+    assert all(left * MM - 0.5 <= x < width - right * MM for _, x, _, _ in positions)
+    assert all(bottom * MM <= y <= height - top * MM for _, _, y, _ in positions)
+    # The print styles apply: the body text is set in the sheet's print size.
+    assert Counter(size for _, _, _, size in positions).most_common(1)[0][0] == body_size
 
 
 # --- the sample for educators ------------------------------------------------------------------

@@ -7,7 +7,7 @@ import numpy as np
 
 from mhqa.lexical import tokenize
 from mhqa.retrieve import lexical_index, lexical_text
-from mhqa.store import CHUNKS
+from mhqa.chroma import CHUNKS
 
 
 def test_scores_equal_bm25s(session, labelled):

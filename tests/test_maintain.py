@@ -7,11 +7,13 @@ own copy of it, so every test starts from the same published generation.
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -337,28 +339,8 @@ def crash_change(corpus: Path) -> None:
 CRASH_QUESTIONS = [Q_WARNING, Q_OCD, Q_DMDD_P3, Q_PANIC_P3]
 
 
-def new_generation(index: Path, known: set[str]) -> Path | None:
-    names = {p.name for p in (index / "generations").iterdir()} - known
-    return index / "generations" / names.pop() if names else None
-
-
-def kill_when(index: Path, env: dict, corpus: Path, moment) -> bool:
-    """Start `mhqa index`, SIGKILL it as soon as `moment(pid, new_generation)` holds; True if it was killed."""
-    known = {p.name for p in (index / "generations").iterdir()}
-    proc = subprocess.Popen(mhqa_command("index", "--corpus", corpus, "--index", index), env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        while proc.poll() is None:
-            if moment(proc.pid, new_generation(index, known)):
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait()
-                return True
-            time.sleep(0.005)
-        return False
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+def new_generations(index: Path, known: set[str]) -> list[Path]:
+    return [index / "generations" / name for name in sorted({p.name for p in (index / "generations").iterdir()} - known)]
 
 
 def _holds_lock(index: Path, pid: int) -> bool:
@@ -368,17 +350,65 @@ def _holds_lock(index: Path, pid: int) -> bool:
         return False
 
 
-MOMENTS = {
-    "writer lock taken": lambda index: lambda pid, new: _holds_lock(index, pid),
-    "next generation created": lambda index: lambda pid, new: new is not None,
-    "vectors being written": lambda index: lambda pid, new: new is not None and any(new.glob("chroma/*/index_metadata.pickle")),
-    "BM25 arrays written": lambda index: lambda pid, new: new is not None and (new / "lexical" / "terms.json").exists(),
-    "manifest written": lambda index: lambda pid, new: new is not None and (new / "manifest.json").exists(),
-}
+def published(index: Path) -> str:
+    return json.loads((index / "CURRENT").read_text())["generation"]
+
+
+def mid_write(index: Path, moment: str, marker: dict, new: list[Path]) -> None:
+    """What the paused run has on disk at `moment`: proof that the kill lands in the middle of the write."""
+    if moment == "writer lock taken":
+        assert _holds_lock(index, marker["pid"]) and new == []
+        return
+    [generation] = new
+    assert generation.name == marker.get("generation", marker.get("pointer", {}).get("generation"))
+    assert published(index) != generation.name  # never published before the kill
+    stage = {  # moment -> (files that must be there, files that must not), globs inside the generation
+        "next generation created": (["chroma"], ["lexical", "manifest.json"]),
+        "vectors being written": (["chroma/chroma.sqlite3"], ["lexical", "manifest.json"]),
+        "BM25 arrays written": (["lexical/v*/terms.json"], ["manifest.json"]),
+        "manifest written": (["manifest.json"], []),
+        "pointer being replaced": (["manifest.json"], []),
+    }
+    present, absent = stage[moment]
+    assert all(any(generation.glob(pattern)) for pattern in present), (moment, present)
+    assert not any(any(generation.glob(pattern)) for pattern in absent), (moment, absent)
+    if moment == "pointer being replaced":
+        assert json.loads(Path(marker["scratch"]).read_text())["generation"] == generation.name
+    if moment == "vectors being written":
+        assert 0 < marker["records"]  # a first batch is in, and the run stopped before the next one
+
+
+def kill_at(index: Path, env: dict, corpus: Path, moment: str, workdir: Path) -> dict:
+    """Run `mhqa index` until it stops at `moment` (tests/kill_hooks.py), check the write is under way, SIGKILL it."""
+    known = {p.name for p in (index / "generations").iterdir()}
+    marker = workdir / f"{moment.replace(' ', '-')}.json"
+    hooks = Path(__file__).with_name("kill_hooks.py")
+    proc = subprocess.Popen([sys.executable, str(hooks), moment, str(marker), "index", "--corpus", str(corpus), "--index", str(index)],
+                            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 600
+        while not marker.exists():
+            assert proc.poll() is None, f"the run ended before {moment!r}: {proc.stderr.read()[-2000:]}"
+            assert time.monotonic() < deadline, f"the run never reached {moment!r}"
+            time.sleep(0.01)
+        reached = json.loads(marker.read_text())
+        assert reached["moment"] == moment and reached["pid"] == proc.pid
+        mid_write(index, moment, reached, new_generations(index, known))
+        assert proc.poll() is None  # still paused there when it is killed
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        assert proc.returncode == -signal.SIGKILL
+        return reached
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 @pytest.mark.slow
-def test_killed_index_runs_leave_the_index_as_before_or_as_after(workspace, mhqa, base_env, tmp_path):
+def test_killed_index_runs_leave_the_index_as_before(workspace, mhqa, base_env, tmp_path):
+    from kill_hooks import MOMENTS
+
     corpus, index = workspace
     reference = Path(shutil.copytree(index, tmp_path / "reference"))
     crash_change(corpus)
@@ -389,24 +419,20 @@ def test_killed_index_runs_leave_the_index_as_before_or_as_after(workspace, mhqa
     after_state = signature(reference)
     assert before != after and before_state != after_state
 
-    # Runs killed one after the other on the same index, each at a later moment: each kill
-    # must leave it answering as before or as after, whatever the earlier kills left behind.
-    outcomes = {}
-    for moment, condition in MOMENTS.items():
-        killed = kill_when(index, base_env, corpus, condition(index))
-        state = signature(index)
-        assert state in (before_state, after_state), moment
-        outcomes[moment] = ("killed" if killed else "finished", "before" if state == before_state else "after")
+    # Runs killed one after the other on the same index, each exactly at its moment: each kill
+    # leaves it answering as before, whatever the earlier kills left behind.
+    for moment in MOMENTS:
+        kill_at(index, base_env, corpus, moment, tmp_path)
+        assert signature(index) == before_state, moment
         check_consistent(index)
-        assert answers(mhqa, index, corpus, CRASH_QUESTIONS) == (before if state == before_state else after), moment
-    print("kill outcomes:", outcomes)
-    assert outcomes["writer lock taken"] == ("killed", "before")
+        assert answers(mhqa, index, corpus, CRASH_QUESTIONS) == before, moment
 
     # the next run finishes the job and clears what the killed runs left behind
     assert mhqa("index", "--corpus", corpus, "--index", index).code == 0
     assert signature(index) == after_state
     check_consistent(index)
     assert len(list((index / "generations").iterdir())) <= 2
+    assert list(index.glob(".CURRENT.*")) == []  # the killed run's scratch pointer
     assert answers(mhqa, index, corpus, CRASH_QUESTIONS) == after
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -22,11 +23,12 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import CORPUS, ROOT
-from servers import NginxNotFound, blackhole_port, chroma_server, find_nginx, nginx_proxy, silent_server
+from servers import NginxNotFound, blackhole_port, chroma_server, find_nginx, free_port, nginx_proxy, silent_server
 
 pytestmark = pytest.mark.server
 
-TOKEN = "tok_" + secrets.token_hex(16)  # the proxy matches it with a regex: letters, digits, _ only
+TOKEN = "tok_" + secrets.token_hex(16)  # the maintainer's; the proxy matches it with a regex: letters, digits, _ only
+READER = "rdr_" + secrets.token_hex(16)  # the reader token: only what ask, chat, faq, eval and status send
 NEVER_HANGS = 10.0  # seconds; the product bound is 5 s from start to the error line
 
 # Re-index scenario on the 3-PDF small corpus: the DMDD sheet is replaced by the OCD one.
@@ -61,7 +63,7 @@ def one_line_error(run, *fragments: str) -> None:
     assert len(lines) == 1 and lines[0].startswith("mhqa: "), run.stderr
     for fragment in fragments:
         assert fragment in lines[0], run.stderr
-    assert "Traceback" not in run.stderr and TOKEN not in run.stderr + run.stdout
+    assert "Traceback" not in run.stderr and TOKEN not in run.stderr + run.stdout and READER not in run.stderr + run.stdout
 
 
 def citations(answer: dict) -> list[tuple[str, int]]:
@@ -105,7 +107,7 @@ def chroma(tmp_path_factory):
 @pytest.fixture(scope="module")
 def proxy(chroma, tmp_path_factory):
     require_nginx()
-    with nginx_proxy(chroma.port, TOKEN, tmp_path_factory.mktemp("nginx-http")) as px:
+    with nginx_proxy(chroma.port, TOKEN, tmp_path_factory.mktemp("nginx-http"), reader_token=READER) as px:
         yield px
 
 
@@ -410,3 +412,199 @@ def test_the_token_is_never_written(mhqa, chroma, tls_proxy, small_corpus, cache
     meta = client.get_collection("secret-check-meta").get(include=["documents"])
     assert any(doc.startswith("{") and '"documents"' in doc for doc in meta["documents"])  # the manifest is there
     assert not any(TOKEN in doc for doc in meta["documents"])
+
+
+
+# --- least privilege: a reader token and a maintainer token ------------------------------------------
+
+SAMPLE_CONFIG = ROOT / "mhqa" / "resources" / "nginx-chroma.conf"
+SEGMENT = "[A-Za-z0-9][A-Za-z0-9._-]*"  # a tenant, database or collection name or id, in the config's regexes
+READ_COMMANDS = ("ask", "chat", "faq", "eval", "status")
+
+
+def allowed_requests() -> set[str]:
+    """The reader's allow-list in the sample config, as 'METHOD /path' with {} for each name or id."""
+    text = SAMPLE_CONFIG.read_text(encoding="utf-8")
+    block = text[text.index('map "$request_method $request_uri" $mhqa_chroma_read_request {'):]
+    block = block[: block.index("}")]
+    rules = re.findall(r'^\s*"~\^(.+)\$"\s+1;', block, re.MULTILINE)
+    assert rules and len(rules) == len(set(rules))
+    templates = {rule.replace(SEGMENT, "{}").replace("\\?", "?") for rule in rules}
+    for request in templates:  # only literal text and whole segments are left: the comparison is exact
+        assert not re.search(r"[\\\[\]()*+^$|]", request), request
+    return templates
+
+
+def template(method: str, uri: str) -> str:
+    """'POST /api/v2/tenants/t/databases/d/collections/<id>/get' -> 'POST /api/v2/tenants/{}/databases/{}/collections/{}/get'."""
+    path, query = (uri.split("?", 1) + [""])[:2]
+    segments = path.split("/")
+    for i in range(1, len(segments)):
+        if segments[i - 1] in ("tenants", "databases", "collections"):
+            assert re.fullmatch(SEGMENT, segments[i]), uri
+            segments[i] = "{}"
+    return f"{method} {'/'.join(segments)}" + (f"?{query}" if query else "")
+
+
+def logged_requests(access_log: Path, start: int) -> list[tuple[str, str, int]]:
+    """(method, raw URI, status) of each request nginx logged after line `start` of its access log."""
+    lines = access_log.read_text(encoding="utf-8").splitlines()[start:]
+    found = [re.search(r'"(\w+) (\S+) HTTP/[\d.]+" (\d{3}) ', line) for line in lines]
+    assert all(found), lines
+    return [(m.group(1), m.group(2), int(m.group(3))) for m in found]
+
+
+def log_length(proxy) -> int:
+    return len(proxy.access_log.read_text(encoding="utf-8").splitlines())
+
+
+def read_command(mhqa, command: str, flags: list[str], token: str, tmp_path: Path):
+    """One run of a read command through the proxy with `token`."""
+    env = {"MHQA_CHROMA_TOKEN": token}
+    if command == "ask":
+        return mhqa("ask", "--json", ASK_DMDD, *flags, env=env)
+    if command == "chat":
+        return mhqa("chat", "--no-passages", *flags, env=env, input=f"{ASK_DMDD}\nquit\n")
+    if command == "faq":
+        questions = tmp_path / "faq.txt"
+        questions.write_text("What is DBT?\n", encoding="utf-8")
+        return mhqa("faq", questions, "--format", "md", "--date", "2026-01-01", *flags, env=env)
+    if command == "eval":
+        dataset = tmp_path / "two.jsonl"
+        rows = [{"question": ASK_DMDD, "source": DMDD, "pages": [1]}, {"question": "how do I bake bread", "source": None, "kind": "off-topic"}]
+        dataset.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+        return mhqa("eval", dataset, "--json", *flags, env=env)
+    assert command == "status"
+    return mhqa("status", "--json", "--corpus", CORPUS, *flags, env=env)
+
+
+def test_the_readers_allow_list_is_exactly_what_the_read_commands_send(mhqa, served, proxy, small_corpus, tmp_path):
+    """Recorded through the real proxy with the maintainer token, which lets everything through: the
+    list is derived from what mhqa sends, not from what the proxy already allows."""
+    flags = ["--chroma-url", proxy.url, "--collection", served.collection]
+    seen: dict[str, set[str]] = {}
+    for command in READ_COMMANDS:
+        start = log_length(proxy)
+        run = read_command(mhqa, command, flags, TOKEN, tmp_path)
+        assert run.code == 0, (command, run.stderr)
+        requests = logged_requests(proxy.access_log, start)
+        assert requests and all(status < 400 or status == 404 for _, _, status in requests), (command, requests)
+        seen[command] = {template(method, uri) for method, uri, _ in requests}
+    assert set().union(*seen.values()) == allowed_requests()
+    assert any(r.endswith("/query") for r in seen["ask"]) and not any(r.endswith("/query") for r in seen["status"])
+
+    # Indexing sends requests outside the list: those are the maintainer's.
+    start = log_length(proxy)
+    indexed = mhqa("index", "--corpus", small_corpus, "--chroma-url", proxy.url, "--collection", "derive-writes", env={"MHQA_CHROMA_TOKEN": TOKEN})
+    assert indexed.code == 0, indexed.stderr
+    writes = {template(method, uri) for method, uri, _ in logged_requests(proxy.access_log, start)} - allowed_requests()
+    assert {"POST /api/v2/tenants/{}/databases/{}/collections", "POST /api/v2/tenants/{}/databases/{}/collections/{}/add",
+            "DELETE /api/v2/tenants/{}/databases/{}/collections/{}"} <= writes
+
+
+def test_a_reader_token_reads_and_cannot_write(mhqa, served, proxy, chroma, small_corpus, tmp_path, embedded_core):
+    flags = ["--chroma-url", proxy.url, "--collection", served.collection]
+    start = log_length(proxy)
+    for command in READ_COMMANDS:
+        run = read_command(mhqa, command, flags, READER, tmp_path)
+        assert run.code == 0, (command, run.stderr)
+        assert READER not in run.stdout + run.stderr and "warning" not in run.stderr  # loopback: no plain-http warning
+        if command == "ask":
+            expected = next(a for a in embedded_core if a["question"] == ASK_DMDD)
+            assert citations(run.json_lines()[0]) == citations(expected)
+    assert not [r for r in logged_requests(proxy.access_log, start) if r[2] in (401, 403)]
+
+    # `mhqa index` with the reader token: one line naming the problem, and nothing created on the server.
+    refused = mhqa("index", "--corpus", small_corpus, "--chroma-url", proxy.url, "--collection", "reader-tries", env={"MHQA_CHROMA_TOKEN": READER})
+    one_line_error(refused, "HTTP 403", "maintainer token")
+    assert not [name for name in server_collections(chroma.url) if name.startswith("reader-tries")]
+
+    # Straight through chromadb's client: every write is refused with 403, and the store is unchanged.
+    import chromadb.errors
+
+    reader = proxy.client(token=READER)
+    meta = reader.get_collection(f"{served.collection}-meta", embedding_function=None)
+    before = (meta.count(), sorted(server_collections(chroma.url)))
+    attempts = {
+        "create": lambda: reader.create_collection("reader-made", embedding_function=None),
+        "add": lambda: meta.add(ids=["x"], embeddings=[[1.0]], documents=["x"]),
+        "update": lambda: meta.update(ids=["current"], embeddings=[[0.5]]),  # embeddings given: chromadb computes none
+        "upsert": lambda: meta.upsert(ids=["current"], embeddings=[[1.0]], documents=["{}"]),
+        "delete records": lambda: meta.delete(ids=["current"]),
+        "rename": lambda: meta.modify(name="renamed-by-reader"),
+        "delete collection": lambda: reader.delete_collection(f"{served.collection}-meta"),
+        "list collections": lambda: reader.list_collections(),
+    }
+    for what, attempt in attempts.items():
+        with pytest.raises(chromadb.errors.ChromaAuthError):
+            attempt()
+    assert (meta.count(), sorted(server_collections(chroma.url))) == before
+
+    # Each write as a raw request (chromadb's client may stop at its pre-flight), and writes dressed
+    # up as reads (dot segments, encoded slashes, extra arguments): all refused.
+    import http.client
+
+    collections = "/api/v2/tenants/default_tenant/databases/default_database/collections"
+    collection = f"{collections}/{meta.id}"
+    for method, uri in (("POST", collections), ("POST", f"{collection}/add"), ("POST", f"{collection}/update"),
+                        ("POST", f"{collection}/upsert"), ("POST", f"{collection}/delete"), ("PUT", collection),
+                        ("DELETE", f"{collections}/{served.collection}-meta"), ("POST", "/api/v2/reset"),
+                        ("POST", f"{collection}/query/../add"), ("POST", f"{collection}/get%2F..%2Fadd"),
+                        ("POST", f"{collection}/add?then=/get"), ("GET", f"{collection}/count?read_level=index_and_wal&x=1")):
+        connection = http.client.HTTPConnection(proxy.host, proxy.port, timeout=5)
+        connection.request(method, uri, body=b"{}", headers={"Authorization": f"Bearer {READER}", "Content-Type": "application/json"})
+        status = connection.getresponse().status
+        connection.close()
+        assert status == 403, (method, uri, status)
+    assert (meta.count(), sorted(server_collections(chroma.url))) == before
+
+
+def test_a_maintainer_token_indexes_through_the_proxy(mhqa, proxy, small_corpus):
+    flags = ["--chroma-url", proxy.url, "--collection", "maintained"]
+    indexed = mhqa("index", "--corpus", small_corpus, *flags, env={"MHQA_CHROMA_TOKEN": TOKEN})
+    assert indexed.code == 0 and "added" in indexed.stdout, indexed.stderr
+    asked = mhqa("ask", "--json", ASK_DMDD, *flags, env={"MHQA_CHROMA_TOKEN": READER})
+    assert asked.code == 0 and DMDD in cited_files(asked.json_lines()[0]), asked.stderr
+
+
+def own_address() -> str | None:
+    """An address of this machine that is not loopback (a UDP socket's connect sends nothing)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: only picks the outgoing interface
+        except OSError:
+            return None
+        address = probe.getsockname()[0]
+    return None if address.startswith("127.") else address
+
+
+def test_a_token_over_plain_http_to_another_host_warns_once(mhqa):
+    from mhqa.server import plain_http_warning
+    from mhqa.settings import load_settings
+
+    def warns(url: str, token: str | None = TOKEN) -> bool:
+        flags = {"chroma_url": url, "chroma_token": token}
+        return plain_http_warning(load_settings(flags, env={})) is not None
+
+    for url in ("http://chroma.example.org:8000", "http://10.0.0.5", "http://[fd00::1]:8000", "http://localhost.example.org"):
+        assert warns(url), url
+    for url in ("https://chroma.example.org", "http://127.0.0.1:8000", "http://127.8.9.10", "http://localhost:1", "http://LOCALHOST", "http://[::1]:8000", "http://[::ffff:127.0.0.1]:1"):
+        assert not warns(url), url
+    assert not warns("http://chroma.example.org", token=None)
+
+    address = own_address()
+    if address is None:
+        pytest.skip("no non-loopback address on this machine")
+    # The machine's own LAN address: nothing listens there, so the connection is refused at once,
+    # without any packet leaving the machine; the warning comes before it, once.
+    url = f"http://{address}:{free_port()}"
+    for run in (mhqa("ask", ASK_DMDD, "--chroma-url", url, env={"MHQA_CHROMA_TOKEN": TOKEN}),
+                mhqa("chat", "--chroma-url", url, env={"MHQA_CHROMA_TOKEN": TOKEN}, input=f"{ASK_DMDD}\n{ASK_OCD}\nquit\n")):
+        lines = run.stderr.strip().splitlines()
+        assert run.code == 3 and len(lines) == 2, run.stderr
+        assert lines[0] == f"mhqa: warning: the Chroma token is sent unencrypted over http:// to {address}, where anyone on the network can read it; use an https:// URL"
+        assert "connection refused" in lines[1] and TOKEN not in run.stderr
+    quiet = mhqa("ask", ASK_DMDD, "--chroma-url", url)  # no token: nothing to warn about
+    assert quiet.code == 3 and "warning" not in quiet.stderr

@@ -51,6 +51,27 @@ def test_bad_values_are_refused_with_a_reason(tmp_path, config, env, flags):
         load_settings(flags, env=env, cwd=tmp_path)
 
 
+@pytest.mark.parametrize(
+    "config",
+    [
+        'chroma_token = "tok_secret"\n\n[mhqa]\ntop_k = 3\n',  # beside the table: would be ignored without a word
+        '[mhqa]\nchroma_token = "tok_secret"\n',
+        'chroma_token = "tok_secret"\n',
+    ],
+)
+def test_a_token_anywhere_in_the_config_is_refused(tmp_path, config):
+    (tmp_path / "mhqa.toml").write_text(config)
+    with pytest.raises(SettingsError, match="keep the token out of files") as refused:
+        load_settings({}, env={}, cwd=tmp_path)
+    assert "tok_secret" not in str(refused.value)
+
+
+def test_settings_beside_the_mhqa_table_are_refused_not_ignored(tmp_path):
+    (tmp_path / "mhqa.toml").write_text('top_k = 9\nindex = "x"\n\n[mhqa]\ntop_k = 3\n')
+    with pytest.raises(SettingsError, match=r"outside the \[mhqa\] table .*: index, top_k"):
+        load_settings({}, env={}, cwd=tmp_path)
+
+
 def test_the_token_is_never_in_repr():
     settings = load_settings({"chroma_url": "http://127.0.0.1:1", "chroma_token": "s3cret-token"}, env={})
     assert "s3cret-token" not in repr(settings)
