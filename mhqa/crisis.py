@@ -158,6 +158,16 @@ def _foreign_patterns() -> tuple[tuple[str, str, re.Pattern[str]], ...]:
     )
 
 
+@lru_cache(maxsize=1)
+def _idioms() -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{pattern})" for pattern in _lexicon()["idioms"]["patterns"]))
+
+
+@lru_cache(maxsize=1)
+def _foreign_fiction() -> frozenset[str]:
+    return frozenset(_lexicon()["fiction"]["words"])
+
+
 _LEET = str.maketrans("013457@$", "oieastas")
 _LEET_WORD = re.compile(r"\b[a-z]*[a-z][0-9@$]+[a-z][a-z0-9@$]*\b")
 _TOKEN = re.compile(r"[a-z][a-z']*")
@@ -296,6 +306,8 @@ class CrisisDetector:
         _expansions()
         _speller()
         _foreign_patterns()
+        _foreign_fiction()
+        _idioms()
         detect_language("")
 
     def check(self, message: str) -> CrisisCheck:
@@ -306,8 +318,9 @@ class CrisisDetector:
         for name, rule_kind in _rule_hits(text):
             signals.append(f"rule: {name}")
             kind = kind or rule_kind
-        folded = fold(message)
-        for lang, lexicon_kind, pattern in _foreign_patterns():
+        folded = _idioms().sub(" ", fold(message))
+        fiction = _foreign_fiction().intersection(re.findall(r"[a-z]+", folded))
+        for lang, lexicon_kind, pattern in () if fiction else _foreign_patterns():
             if pattern.search(folded):
                 signals.append(f"lexicon: {lang}")
                 kind = kind or lexicon_kind
