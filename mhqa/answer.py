@@ -25,6 +25,12 @@ class Citation:
     quote: str  # the cited text, verbatim
     score: float  # cosine similarity of the cited text to the question
     context: str = ""  # the passage around the quote on that page (terminal only)
+    # What the register (or else the PDF) states about the source, and the SHA-256 of the quoted bytes.
+    publisher: str | None = None
+    year: int | None = None
+    url: str | None = None
+    sha256: str | None = None
+    review_overdue: bool = False  # the source is past its review-by date
 
 
 @dataclass
@@ -40,6 +46,7 @@ class Answer:
     signals: dict[str, float] = field(default_factory=dict)
     ranked: list[tuple[str, int]] = field(default_factory=list)  # citations, then other passages (for eval)
     sentences: list[tuple[str, int]] = field(default_factory=list)  # (quoted sentence, citation id): `answer` is joined from these
+    generation: str | None = None  # the index generation that answered
 
     def to_json(self) -> dict:
         """The `--json` object: exactly these keys, in this order."""
@@ -52,9 +59,11 @@ class Answer:
             "threshold": round(self.threshold, 4),
             "crisis": self.crisis,
             "citations": [
-                {"id": c.id, "source": c.source, "title": c.title, "page": c.page, "quote": c.quote, "score": round(c.score, 4)}
+                {"id": c.id, "source": c.source, "title": c.title, "page": c.page, "quote": c.quote, "score": round(c.score, 4),
+                 "publisher": c.publisher, "year": c.year, "url": c.url, "sha256": c.sha256, "review_overdue": c.review_overdue}
                 for c in self.citations
             ],
+            "generation": self.generation,
         }
 
 

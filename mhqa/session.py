@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import date
 from pathlib import Path
 
 from .answer import Answer, compose
@@ -18,6 +19,7 @@ from .errors import ModelMismatch, UsageError
 from .evidence import assess
 from .indexer import Progress, run_index
 from .model import describe_model
+from .register import source_facts
 from .retrieve import Searcher, lexical_index
 from .settings import Settings
 from .store import Generation, Index
@@ -31,6 +33,9 @@ class Session:
         self.generation = generation
         self.searcher = searcher
         self.indexed = indexed  # this process built the index before opening it (so it wrote to disk)
+        # Cited facts come from the manifest (the register as of indexing): no PDF or register is read per question.
+        self._sources = {name: (record.sha256, source_facts(record)) for name, record in generation.manifest.by_name().items()}
+        self._today = date.today()
 
     @property
     def manifest(self):
@@ -45,9 +50,20 @@ class Session:
         evidence = assess(hits, max_sentences or self.settings.max_sentences)
         threshold = self.settings.min_evidence if min_evidence is None else min_evidence
         answer = compose(question, evidence, hits, threshold, crisis, max_citations=self.settings.top_k)
+        self._cite_sources(answer)
         if self.settings.log_file:
             _log(self.settings.log_file, answer)
         return answer
+
+    def _cite_sources(self, answer: Answer) -> None:
+        """Provenance: the generation that answered, and per citation its source's facts and SHA-256."""
+        answer.generation = self.generation.name
+        for citation in answer.citations:
+            if citation.source not in self._sources:
+                continue
+            citation.sha256, facts = self._sources[citation.source]
+            citation.title, citation.publisher, citation.year, citation.url = facts.title, facts.publisher, facts.year, facts.url
+            citation.review_overdue = facts.overdue(self._today)
 
     def close(self) -> None:
         self.generation.close()

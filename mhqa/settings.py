@@ -59,6 +59,7 @@ class Settings:
     lock_wait: float = 10.0
     server_timeout: float = 3.0  # connecting and the first answer; with start-up, a dead server fails within 5 s
     log_file: Path | None = None
+    vetted_only: bool | None = None  # None: on when the corpus has a register (sources.toml)
     config_file: Path | None = None
 
     @property
@@ -94,9 +95,22 @@ def _coerce(name: str, value: Any) -> Any:
             return int(value)
         if kind.startswith("float"):
             return float(value)
+        if kind.startswith("bool"):
+            return _boolean(value)
         return str(value)
     except (TypeError, ValueError):
         raise SettingsError(f"setting {name!r} has a bad value: {value!r}") from None
+
+
+_BOOLEANS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _BOOLEANS:
+        return _BOOLEANS[value.strip().lower()]
+    raise ValueError(value)
 
 
 def _find_config(explicit: Path | None, env: Mapping[str, str], cwd: Path) -> Path | None:
