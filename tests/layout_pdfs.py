@@ -140,7 +140,7 @@ def footnotes(path: Path) -> Layout:
             for note in FOOTNOTES.get(self.page_no(), []):
                 self.multi_cell(0, 3.6, note, new_x="LMARGIN", new_y="NEXT")
 
-    pdf = WithFootnotes(format="A5")
+    pdf = WithFootnotes(format=(148, 210))  # A5
     pdf.set_title(title)
     pdf.set_author(PUBLISHER)
     pdf.set_margins(16, 16, 16)
