@@ -307,12 +307,12 @@ def _sentence(text: str) -> str:
 
 
 def reference_parts(reference: Reference) -> list[str]:
-    """"Title.", "Publisher, publication number, year.", "URL" (from the register, else what the PDF states), "file, pages." """
+    """"Title.", "Publisher, publication number, year.", "<URL>" (from the register, else what the PDF states), "file, pages." """
     details = ", ".join(str(part) for part in (reference.publisher, reference.publication_no, reference.year) if part)
     pages = ", ".join(map(str, reference.pages))
     location = f"{reference.source}, {'pages' if len(reference.pages) > 1 else 'page'} {pages}."
     title = (reference.title or reference.source) + (f" {REVIEW_OVERDUE}" if reference.review_overdue else "")
-    return [_sentence(title), *([_sentence(details)] if details else []), *([reference.url] if reference.url else []), location]
+    return [_sentence(title), *([_sentence(details)] if details else []), *([f"<{reference.url}>"] if reference.url else []), location]
 
 
 ABOUT = (
