@@ -94,7 +94,7 @@ def _running_lines(pages: list[list[str]]) -> set[str]:
     return {line for line, n in counts.items() if n >= max(2, len(pages) // 2) and len(line) < 120}
 
 
-def _running_edges(pages: list[list["_Line"]], body: float) -> set[tuple[int, int]]:
+def _running_edges(pages: list[list[_Line]], body: float) -> set[tuple[int, int]]:
     """(page, position) of first and last lines that are running heads with a changing part
     ("Chapter 2: Diagnosis", "Chapter 3: Treatment"): set smaller than the text, and starting
     with the same word as the line at that edge of a third of the pages or more."""
@@ -157,9 +157,13 @@ def _site_chrome(line: str) -> bool:
 
 
 def _below_page_title(lines: list[_Line]) -> list[_Line]:
-    """A web printout's first page from its title (its largest line) on: above it is the site's banner."""
+    """A web printout's first page from its title (its largest line, among the first few) on:
+    above it is the site's banner ("An official website of ...", notices)."""
     title = max(range(len(lines)), key=lambda i: lines[i].size, default=0)
-    return lines[title:]
+    return lines[title:] if title <= _BANNER_LINES else lines
+
+
+_BANNER_LINES = 4
 
 
 def _content_lines(pages: list[PdfPage]) -> list[_Line]:

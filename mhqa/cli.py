@@ -74,6 +74,16 @@ def command(name: str | None = None, group: typer.Typer = app):
     return register
 
 
+def show(report, json_output: bool, view) -> None:
+    """A report as one JSON object (--json), or as its rich view."""
+    from .render import console
+
+    if json_output:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        console().print(view(report))
+
+
 def _settings(where: dict, **flags):
     from .settings import load_settings
 
@@ -103,14 +113,11 @@ def index(
 @command()
 def status(json_output: JsonOpt = False, *, where: dict) -> None:
     """Show the indexed documents and the corpus files that changed since; exit 1 if any are stale or unreadable."""
-    from .render import console, status_view
+    from .render import status_view
     from .status import index_status
 
     report = index_status(_settings(where))
-    if json_output:
-        print(json.dumps(report.to_json(), ensure_ascii=False))
-    else:
-        console().print(status_view(report))
+    show(report, json_output, status_view)
     if not report.up_to_date:
         raise typer.Exit(EXIT_STALE)
 
@@ -204,10 +211,7 @@ def evaluate(
     settings = _settings(where, min_evidence=min_evidence)
     with IndexProgress(console(stderr=True)) as progress:
         report = calibrate_and_score(settings, dataset, split, calibrate, progress)
-    if json_output:
-        print(json.dumps(report.to_json(), ensure_ascii=False))
-    else:
-        console().print(eval_view(report))
+    show(report, json_output, eval_view)
 
 
 @command()
@@ -271,14 +275,11 @@ def sources_add(
 @command("check", group=sources_app)
 def sources_check(json_output: JsonOpt = False, *, where: dict) -> None:
     """Check the register against the corpus folder: missing, changed and unregistered files, drafts, reviews due; exit 1 if any."""
-    from .render import console, sources_check_view
+    from .render import sources_check_view
     from .vetting import check_sources
 
     report = check_sources(_settings(where))
-    if json_output:
-        print(json.dumps(report.to_json(), ensure_ascii=False))
-    else:
-        console().print(sources_check_view(report))
+    show(report, json_output, sources_check_view)
     if not report.ok:
         raise typer.Exit(EXIT_UNVETTED)
 
