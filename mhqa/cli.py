@@ -216,7 +216,7 @@ def evaluate(
 
 @command()
 def faq(
-    questions: Annotated[Optional[Path], typer.Argument(help="Questions: .txt (one per line, '## ' starts a section, '#' lines skipped), .csv or .jsonl (a 'question' and an optional 'section'); '-' reads standard input.", show_default=False)] = None,
+    questions: Annotated[Optional[Path], typer.Argument(help="Questions: .txt (one per line, '## ' starts a section, '#' lines skipped), .csv or .jsonl (a 'question' and an optional 'section'); '-' reads standard input.", metavar="QUESTIONS", show_default=False)] = None,
     out: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the sheet here [default: standard output].", show_default=False)] = None,
     fmt: Annotated[Optional[str], typer.Option("--format", help="md, html or jsonl [default: from the extension of -o, else md].", show_default=False)] = None,
     title: Annotated[Optional[str], typer.Option("--title", help="The sheet's title [default: Frequently asked questions].", show_default=False)] = None,
