@@ -3,10 +3,11 @@
 Plan: files are matched by content hash (SHA-256), so a renamed file keeps its
 vectors and a changed file is redone whole. With a register of vetted sources
 (register.py), only the files it vets are indexed; the others are reported like
-broken files, and each document keeps the register's facts in the manifest. A change of model or of the settings
-that shape chunks redoes everything. Run: the next generation is written beside
-the current one (store.py) and published at the end, so a crash leaves the index
-as it was, and a broken PDF is reported and skipped without touching the rest.
+broken files, and each document keeps the register's facts in the manifest. A
+change of model or of the settings that shape chunks redoes everything. Run: the
+next generation is written beside the current one (store.py) and published at the
+end, so a crash leaves the index as it was, and a broken PDF is reported and
+skipped without touching the rest.
 """
 
 from __future__ import annotations
