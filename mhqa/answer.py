@@ -26,6 +26,12 @@ class Citation:
     quote: str  # the cited text, verbatim
     score: float  # cosine similarity of the cited text to the question
     context: str = ""  # the passage around the quote on that page (terminal only)
+    # What the register (or else the PDF) states about the source, and the SHA-256 of the quoted bytes.
+    publisher: str | None = None
+    year: int | None = None
+    url: str | None = None
+    sha256: str | None = None
+    review_overdue: bool = False  # the source is past its review-by date
 
 
 @dataclass
@@ -44,6 +50,7 @@ class Answer:
     signals: dict[str, float] = field(default_factory=dict)
     ranked: list[tuple[str, int]] = field(default_factory=list)  # citations, then other passages (for eval)
     sentences: list[tuple[str, int]] = field(default_factory=list)  # (quoted sentence, citation id): `answer` is joined from these
+    generation: str | None = None  # the index generation that answered
 
     def to_json(self) -> dict:
         """The `--json` object: exactly these keys, in this order."""
@@ -58,9 +65,11 @@ class Answer:
             "crisis_kind": self.crisis_kind,
             "language": self.language,
             "citations": [
-                {"id": c.id, "source": c.source, "title": c.title, "page": c.page, "quote": c.quote, "score": round(c.score, 4)}
+                {"id": c.id, "source": c.source, "title": c.title, "page": c.page, "quote": c.quote, "score": round(c.score, 4),
+                 "publisher": c.publisher, "year": c.year, "url": c.url, "sha256": c.sha256, "review_overdue": c.review_overdue}
                 for c in self.citations
             ],
+            "generation": self.generation,
         }
 
 

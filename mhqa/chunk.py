@@ -111,17 +111,29 @@ def build_units(blocks: Sequence[Block]) -> list[Unit]:
             i = j
             continue
         sentences = split_sentences(block.text)
+        pages = _sentence_pages(block, sentences)
         if label and sentences:
             sentences[0] = label + sentences[0]
         label = ""
         kind = ITEM if block.kind == ITEM else TEXT
-        for sentence in sentences[:-1] if items else sentences:
-            add(sentence, block.page, kind)
+        for sentence, page in zip(sentences[:-1] if items else sentences, pages):
+            add(sentence, page, kind)
         if items:
             intro = sentences[-1] if sentences else block.text
             add(intro + "\n" + "\n".join("• " + item.text for item in items), block.page, LIST)
         i = j
     return units
+
+
+def _sentence_pages(block: Block, sentences: list[str]) -> list[int]:
+    """The page each sentence starts on (a paragraph may run over a page break)."""
+    pages, cursor = [], 0
+    for sentence in sentences:
+        found = block.text.find(sentence, cursor)
+        start = found if found >= 0 else cursor
+        pages.append(block.page_at(start))
+        cursor = start + len(sentence)
+    return pages
 
 
 # --- chunks -------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Annotated, NoReturn, Optional
 
 import typer
 
-from .errors import EXIT_OK, EXIT_REFUSED, EXIT_STALE, EXIT_UNAVAILABLE, MhqaError, UsageError
+from .errors import EXIT_CHANGED, EXIT_OK, EXIT_REFUSED, EXIT_STALE, EXIT_UNAVAILABLE, EXIT_UNVETTED, MhqaError, UsageError
 
 app = typer.Typer(
     add_completion=False,
@@ -25,6 +25,14 @@ app = typer.Typer(
     rich_markup_mode=None,  # help text is plain: "[default: 5]" must not be read as markup
     help="Answers mental-health psychoeducation questions only from vetted guideline PDFs, with page citations.",
 )
+sources_app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="The register of vetted sources (CORPUS/sources.toml): draft entries, check it against the corpus.",
+)
+app.add_typer(sources_app, name="sources")
 
 # Where the corpus and index are, and how to reach a server: every command takes these.
 WHERE = {
@@ -46,7 +54,7 @@ PassagesOpt = Annotated[bool, typer.Option("--no-passages", help="List the sourc
 LogOpt = Annotated[Optional[Path], typer.Option("--log", help="Append each question and its outcome to this file (nothing is logged otherwise).", show_default=False)]
 
 
-def command(name: str | None = None):
+def command(name: str | None = None, group: typer.Typer = app):
     """Register a command that also takes the WHERE options; it receives them as one dict, `where`."""
 
     def register(function):
@@ -61,9 +69,19 @@ def command(name: str | None = None):
             return function(where={key: values.pop(key) for key in WHERE}, **values)
 
         with_where.__signature__ = inspect.Signature(own + shared)
-        return app.command(name)(with_where)
+        return group.command(name)(with_where)
 
     return register
+
+
+def show(report, json_output: bool, view) -> None:
+    """A report as one JSON object (--json), or as its rich view."""
+    from .render import console
+
+    if json_output:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        console().print(view(report))
 
 
 def _settings(where: dict, **flags):
@@ -103,14 +121,11 @@ def index(
 @command()
 def status(json_output: JsonOpt = False, *, where: dict) -> None:
     """Show the indexed documents and the corpus files that changed since; exit 1 if any are stale or unreadable."""
-    from .render import console, status_view
+    from .render import status_view
     from .status import index_status
 
     report = index_status(_settings(where))
-    if json_output:
-        print(json.dumps(report.to_json(), ensure_ascii=False))
-    else:
-        console().print(status_view(report))
+    show(report, json_output, status_view)
     if not report.up_to_date:
         raise typer.Exit(EXIT_STALE)
 
@@ -204,27 +219,32 @@ def evaluate(
     settings = _settings(where, min_evidence=min_evidence)
     with IndexProgress(console(stderr=True)) as progress:
         report = calibrate_and_score(settings, dataset, split, calibrate, progress)
-    if json_output:
-        print(json.dumps(report.to_json(), ensure_ascii=False))
-    else:
-        console().print(eval_view(report))
+    show(report, json_output, eval_view)
 
 
 @command()
 def faq(
-    questions: Annotated[Path, typer.Argument(help="Questions: .txt (one per line, '## ' starts a section, '#' lines skipped), .csv or .jsonl (a 'question' and an optional 'section'); '-' reads standard input.", show_default=False)],
+    questions: Annotated[Optional[Path], typer.Argument(help="Questions: .txt (one per line, '## ' starts a section, '#' lines skipped), .csv or .jsonl (a 'question' and an optional 'section'); '-' reads standard input.", metavar="QUESTIONS", show_default=False)] = None,
     out: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the sheet here [default: standard output].", show_default=False)] = None,
     fmt: Annotated[Optional[str], typer.Option("--format", help="md, html or jsonl [default: from the extension of -o, else md].", show_default=False)] = None,
     title: Annotated[Optional[str], typer.Option("--title", help="The sheet's title [default: Frequently asked questions].", show_default=False)] = None,
     date: Annotated[Optional[str], typer.Option("--date", help="The sheet's date, YYYY-MM-DD [default: $SOURCE_DATE_EPOCH, else today].", show_default=False)] = None,
     input_format: Annotated[Optional[str], typer.Option("--input-format", help="txt, csv or jsonl [default: from the extension of QUESTIONS; txt for '-'].", show_default=False)] = None,
+    recheck: Annotated[Optional[Path], typer.Option("--recheck", help="Instead of a sheet: re-ask the questions of OLD.jsonl (a sheet written with -o OLD.jsonl) and report per question unchanged, changed, now refused or quote gone; exit 1 if any changed.", metavar="OLD.jsonl", show_default=False)] = None,
     *,
     where: dict,
 ) -> None:
-    """Turn a list of questions into a cited FAQ sheet (Markdown, HTML or JSON Lines) for a handout."""
+    """Turn a list of questions into a cited FAQ sheet (Markdown, HTML or JSON Lines) for a handout; --recheck says which answers of an old sheet changed."""
     from .faq import make_faq, output_format, sheet_date, write_output
     from .questions import read_questions
     from .render import QuestionProgress, console, faq_summary_view
+
+    if recheck is not None:
+        if questions is not None or any(v is not None for v in (out, fmt, title, date, input_format)):
+            raise UsageError("--recheck OLD.jsonl takes no QUESTIONS and writes no sheet (no -o, --format, --title, --date, --input-format)")
+        _recheck(where, recheck)
+    if questions is None:
+        raise UsageError("give QUESTIONS (a file, or '-' for standard input), or --recheck OLD.jsonl")
 
     out = None if out is not None and str(out) == "-" else out
     asked = read_questions(questions, input_format)
@@ -233,6 +253,44 @@ def faq(
         result = make_faq(_settings(where), asked, chosen, title, day, progress)
     write_output(result.text, out)
     console(stderr=out is None).print(faq_summary_view(result, str(out) if out else "standard output"))
+
+
+def _recheck(where: dict, sheet: Path) -> NoReturn:
+    from .recheck import recheck_sheet
+    from .render import QuestionProgress, console, recheck_view
+
+    with QuestionProgress(console(stderr=True)) as progress:
+        report = recheck_sheet(_settings(where), sheet, progress)
+    console().print(recheck_view(report))
+    raise typer.Exit(EXIT_CHANGED if report.changed else EXIT_OK)
+
+
+@command("add", group=sources_app)
+def sources_add(
+    files: Annotated[list[Path], typer.Argument(help="PDFs in the corpus folder to draft register entries for.", show_default=False)],
+    *,
+    where: dict,
+) -> None:
+    """Draft a register entry for each FILE from what its PDF states; the rest is marked TO COMPLETE."""
+    from .render import console, sources_added_view
+    from .vetting import UNREADABLE, add_sources
+
+    drafted = add_sources(_settings(where), files)
+    console().print(sources_added_view(drafted))
+    if any(d.outcome == UNREADABLE for d in drafted):
+        raise typer.Exit(EXIT_UNAVAILABLE)
+
+
+@command("check", group=sources_app)
+def sources_check(json_output: JsonOpt = False, *, where: dict) -> None:
+    """Check the register against the corpus folder: missing, changed and unregistered files, drafts, reviews due; exit 1 if any."""
+    from .render import sources_check_view
+    from .vetting import check_sources
+
+    report = check_sources(_settings(where))
+    show(report, json_output, sources_check_view)
+    if not report.ok:
+        raise typer.Exit(EXIT_UNVETTED)
 
 
 def exit_now(code: int) -> NoReturn:

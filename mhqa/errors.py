@@ -9,6 +9,8 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_REFUSED = 1  # not an error: the corpus does not answer the question
 EXIT_STALE = 1  # `mhqa status`: the index does not match the corpus (run `mhqa index`)
+EXIT_UNVETTED = 1  # `mhqa sources check`: the register and the corpus folder disagree, or a review is due
+EXIT_CHANGED = 1  # `mhqa faq --recheck`: an answer of the old sheet changed
 EXIT_USAGE = 2
 EXIT_UNAVAILABLE = 3  # the index, corpus, model or server cannot be used
 

@@ -39,6 +39,7 @@ from .indexer import Progress
 from .manifest import DocumentRecord
 from .questions import Question
 from .render import print_answers_json
+from .register import REVIEW_OVERDUE, source_facts
 from .settings import Settings
 
 NOT_COVERED = "Not covered by the vetted sources - please ask a clinician"
@@ -121,8 +122,10 @@ class Reference:
     title: str
     publisher: str | None
     publication_no: str | None
-    year: str | None
+    year: int | None
     pages: list[int]
+    url: str | None = None
+    review_overdue: bool = False
 
 
 @dataclass
@@ -200,8 +203,10 @@ def _blocks(answer: Answer, references: dict[str, Reference], documents: Mapping
         reference = references.get(citation.source)
         if reference is None:
             record = documents.get(citation.source)
-            stated = (record.publisher, record.publication_no, record.year) if record else (None, None, None)
-            reference = references[citation.source] = Reference(len(references) + 1, citation.source, citation.title, *stated, [])
+            number = source_facts(record).publication_no if record else None
+            reference = references[citation.source] = Reference(
+                len(references) + 1, citation.source, citation.title, citation.publisher, number, citation.year, [], citation.url, citation.review_overdue
+            )
         if citation.page not in reference.pages:
             reference.pages.append(citation.page)
         marker = Marker(reference.number, citation.page)
@@ -225,11 +230,12 @@ def _sentence(text: str) -> str:
 
 
 def reference_parts(reference: Reference) -> list[str]:
-    """"Title.", "Publisher, publication number, year." (what the PDF states), "file, pages." """
-    details = ", ".join(part for part in (reference.publisher, reference.publication_no, reference.year) if part)
+    """"Title.", "Publisher, publication number, year.", "<URL>" (from the register, else what the PDF states), "file, pages." """
+    details = ", ".join(str(part) for part in (reference.publisher, reference.publication_no, reference.year) if part)
     pages = ", ".join(map(str, reference.pages))
     location = f"{reference.source}, {'pages' if len(reference.pages) > 1 else 'page'} {pages}."
-    return [_sentence(reference.title or reference.source), *([_sentence(details)] if details else []), location]
+    title = (reference.title or reference.source) + (f" {REVIEW_OVERDUE}" if reference.review_overdue else "")
+    return [_sentence(title), *([_sentence(details)] if details else []), *([f"<{reference.url}>"] if reference.url else []), location]
 
 
 ABOUT = (

@@ -1,10 +1,13 @@
 """`mhqa index`: bring the index in line with the corpus, redoing only what changed.
 
 Plan: files are matched by content hash (SHA-256), so a renamed file keeps its
-vectors and a changed file is redone whole. A change of model or of the settings
-that shape chunks redoes everything. Run: the next generation is written beside
-the current one (store.py) and published at the end, so a crash leaves the index
-as it was, and a broken PDF is reported and skipped without touching the rest.
+vectors and a changed file is redone whole. With a register of vetted sources
+(register.py), only the files it vets are indexed; the others are reported like
+broken files, and each document keeps the register's facts in the manifest. A
+change of model or of the settings that shape chunks redoes everything. Run: the
+next generation is written beside the current one (store.py) and published at the
+end, so a crash leaves the index as it was, and a broken PDF is reported and
+skipped without touching the rest.
 """
 
 from __future__ import annotations
@@ -25,14 +28,15 @@ from .errors import CorpusError, UnreadablePdf
 from .manifest import DocumentRecord, FailedFile, Manifest, chunking_settings
 from .model import ModelInfo, describe_model, dictionary_words, load_tokenizer
 from .pdf import file_digest, read_pdf
+from .register import REGISTER_NAME, Register, load_register
 from .retrieve import lexical_index
 from .settings import Settings
 from .store import Generation, Index, Record
 
-ADDED, CHANGED, REMOVED, RENAMED, UNCHANGED, REBUILT, FAILED, IGNORED = (
-    "added", "changed", "removed", "renamed", "unchanged", "rebuilt", "failed", "ignored",
+ADDED, CHANGED, REMOVED, RENAMED, UNCHANGED, UPDATED, REBUILT, FAILED, IGNORED = (
+    "added", "changed", "removed", "renamed", "unchanged", "updated", "rebuilt", "failed", "ignored",
 )
-WRITES = (ADDED, CHANGED, REMOVED, RENAMED, REBUILT)  # actions that need a new generation
+WRITES = (ADDED, CHANGED, REMOVED, RENAMED, UPDATED, REBUILT)  # actions that need a new generation
 
 
 class Progress(Protocol):
@@ -78,6 +82,12 @@ class Scan:
     files: list[CorpusFile] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)  # not PDFs
     unreadable: dict[str, str] = field(default_factory=dict)  # name -> reason (e.g. a broken link)
+    unvetted: dict[str, str] = field(default_factory=dict)  # name -> why the register does not vet it
+
+    @property
+    def refused(self) -> dict[str, str]:
+        """Files reported as failed without being read: unreadable or not vetted."""
+        return {**self.unreadable, **self.unvetted}
 
 
 @dataclass
@@ -100,6 +110,7 @@ class Plan:
     drops: bool = False  # an indexed document is not carried over (its file changed or went)
     model: ModelInfo | None = None  # what the plan was made for
     chunking: dict = field(default_factory=dict)
+    entries: dict[str, dict | None] = field(default_factory=dict)  # sha -> the register's facts to keep with it
 
     @property
     def changes_index(self) -> bool:
@@ -137,7 +148,7 @@ def scan_corpus(corpus: Path) -> Scan:
         if any(part.startswith(".") for part in path.relative_to(corpus).parts) or path.is_dir():
             continue
         if path.suffix.lower() != ".pdf":
-            if path.name not in ("SOURCES.md", "README.md"):
+            if name not in ("SOURCES.md", "README.md", REGISTER_NAME):
                 scan.ignored.append(name)
             continue
         if path.is_symlink() and not path.exists():
@@ -150,7 +161,37 @@ def scan_corpus(corpus: Path) -> Scan:
     return scan
 
 
-def make_plan(scan: Scan, manifest: Manifest | None, model: ModelInfo, chunking: dict) -> Plan:
+def vet_files(scan: Scan, register: Register) -> None:
+    """Keep in `scan.files` only what the register vets: the file's name, its bytes, a complete entry."""
+    entries = register.by_file()
+    kept = []
+    for file in scan.files:
+        entry = entries.get(file.name)
+        if entry is None:
+            elsewhere = register.vetted(file.sha256)
+            hint = f"; its bytes are registered as {elsewhere.file}" if elsewhere else ""
+            scan.unvetted[file.name] = f"not vetted: not in the register {REGISTER_NAME}{hint} (draft an entry with `mhqa sources add`)"
+        elif entry.sha256 != file.sha256:
+            scan.unvetted[file.name] = f"not vetted: the file changed since it was vetted (its SHA-256 is not the one in {REGISTER_NAME})"
+        elif entry.missing:
+            scan.unvetted[file.name] = f"not vetted: its entry in {REGISTER_NAME} is a draft (to complete: {', '.join(entry.missing)})"
+        else:
+            kept.append(file)
+    scan.files = kept
+
+
+def vetting_applies(settings: Settings, register: Register | None) -> bool:
+    """`vetted_only`, whose default is: on when the corpus has a register."""
+    if settings.vetted_only is None:
+        return register is not None
+    if settings.vetted_only and register is None:
+        raise CorpusError(
+            f"vetted_only is on, but {settings.corpus} has no register {REGISTER_NAME}: draft one with `mhqa sources add`"
+        )
+    return settings.vetted_only
+
+
+def make_plan(scan: Scan, manifest: Manifest | None, model: ModelInfo, chunking: dict, register: Register | None = None) -> Plan:
     """What a run would do to each file; content is matched by hash, so renames cost nothing."""
     names: dict[str, list[str]] = {}
     for f in scan.files:
@@ -160,6 +201,7 @@ def make_plan(scan: Scan, manifest: Manifest | None, model: ModelInfo, chunking:
     old = {} if manifest is None or rebuild else manifest.documents
     old_by_name = {} if manifest is None else manifest.by_name()
     failed_before = {} if manifest is None or rebuild else {f.sha256: f.reason for f in manifest.failed.values() if f.sha256}
+    entries = {sha: _facts(register, sha) for sha in names}
     actions: list[FileAction] = []
     to_index: list[CorpusFile] = []
     retry: list[CorpusFile] = []
@@ -167,7 +209,7 @@ def make_plan(scan: Scan, manifest: Manifest | None, model: ModelInfo, chunking:
     for sha, file_names in names.items():
         if sha in old:
             keep[sha] = file_names
-            actions += _carried_over(old[sha], file_names)
+            actions += _carried_over(old[sha], file_names, entries[sha])
             continue
         previous = [old_by_name.get(name) for name in file_names]
         dropped = _DROPPED if any(p and p.sha256 != sha for p in previous) else ""
@@ -180,7 +222,8 @@ def make_plan(scan: Scan, manifest: Manifest | None, model: ModelInfo, chunking:
             action = ADDED if was is None else REBUILT if was.sha256 == sha else CHANGED
             detail = f"duplicate of {file_names[0]} (same content, indexed once)" if name != file_names[0] else ""
             actions.append(FileAction(name, action, detail))
-    present = {name for file_names in names.values() for name in file_names}
+    refused = scan.refused
+    present = {name for file_names in names.values() for name in file_names} | set(refused)
     drops = False
     if manifest is not None:
         for record in manifest.documents.values():
@@ -190,23 +233,32 @@ def make_plan(scan: Scan, manifest: Manifest | None, model: ModelInfo, chunking:
             for name in record.names:
                 if name not in present:
                     actions.append(FileAction(name, REMOVED, pages=record.pages, chunks=record.chunks))
-    for name, reason in scan.unreadable.items():
-        actions.append(FileAction(name, FAILED, reason))
+    for name, reason in refused.items():
+        was = old_by_name.get(name)
+        dropped = _DROPPED if was is not None and was.sha256 not in keep else ""
+        actions.append(FileAction(name, FAILED, reason + dropped))
     for name in scan.ignored:
         actions.append(FileAction(name, IGNORED, "not a PDF"))
     actions.sort(key=lambda a: a.name)
-    return Plan(actions, rebuild, to_index, keep, names, retry, drops, model, chunking)
+    return Plan(actions, rebuild, to_index, keep, names, retry, drops, model, chunking, entries)
 
 
 _DROPPED = "; its previous version is dropped from the index"
 
 
-def _carried_over(record: DocumentRecord, file_names: list[str]) -> list[FileAction]:
-    """Actions for a document whose content is still in the corpus: its names may have changed."""
+def _facts(register: Register | None, sha: str) -> dict | None:
+    entry = register.vetted(sha) if register is not None else None
+    return entry.facts() if entry is not None else None
+
+
+def _carried_over(record: DocumentRecord, file_names: list[str], entry: dict | None) -> list[FileAction]:
+    """Actions for a document whose content is still in the corpus: its names or its register entry may have changed."""
     gone = [name for name in record.names if name not in file_names]
     arrived = [name for name in file_names if name not in record.names]
     counts = {"pages": record.pages, "chunks": record.chunks}
-    actions = [FileAction(name, UNCHANGED, **counts) for name in file_names if name in record.names]
+    same = UNCHANGED if entry == record.register_entry else UPDATED
+    detail = "" if same == UNCHANGED else _entry_change(record.register_entry, entry)
+    actions = [FileAction(name, same, detail, **counts) for name in file_names if name in record.names]
     for i, name in enumerate(arrived):
         if i < len(gone):
             actions.append(FileAction(name, RENAMED, f"renamed from {gone[i]}", **counts))
@@ -216,6 +268,15 @@ def _carried_over(record: DocumentRecord, file_names: list[str]) -> list[FileAct
     for name in gone[len(arrived) :]:
         actions.append(FileAction(name, REMOVED, f"its content is still indexed as {file_names[0]}"))
     return actions
+
+
+def _entry_change(before: dict | None, after: dict | None) -> str:
+    if before is None:
+        return f"now vetted by {REGISTER_NAME}: its facts are cited from there"
+    if after is None:
+        return f"no longer vetted by {REGISTER_NAME}: its facts are cited from the PDF"
+    keys = [key for key in after if before.get(key) != after[key]]
+    return f"register entry changed ({', '.join(keys)}); not read again"
 
 
 def _rebuild_reason(manifest: Manifest | None, model: ModelInfo, chunking: dict) -> str | None:
@@ -273,7 +334,7 @@ class _Preparer:
             return _Failure(file, exc.reason)
         except Exception as exc:  # a PDF that trips pypdf in a new way must not stop the run
             return _Failure(file, f"could not be read ({type(exc).__name__}: {str(exc)[:120]})")
-        info = describe_document(blocks, document.metadata_title, file.path.name)
+        info = describe_document(blocks, document.metadata_title, file.path.name, document.metadata_publisher)
         units, chunks = chunk_document(
             blocks,
             info.title,
@@ -312,7 +373,11 @@ def plan_index(settings: Settings, index: Index | None = None) -> tuple[Manifest
     model = describe_model(settings.model_path, settings.cache)
     chunking = chunking_settings(settings.chunk_tokens, settings.chunk_overlap)
     manifest = index.current_manifest()
-    return manifest, make_plan(scan_corpus(settings.corpus), manifest, model, chunking)
+    scan = scan_corpus(settings.corpus)
+    register = load_register(settings.corpus)
+    if vetting_applies(settings, register):
+        vet_files(scan, register)
+    return manifest, make_plan(scan, manifest, model, chunking, register)
 
 
 def run_index(settings: Settings, progress: Progress | None = None, dry_run: bool = False) -> IndexReport:
@@ -328,7 +393,8 @@ def run_index(settings: Settings, progress: Progress | None = None, dry_run: boo
         if manifest is not None and not plan.changes_index and not plan.retry:
             return _report(index, plan, manifest, started)
         if not plan.names:
-            raise CorpusError(f"no PDF files in {settings.corpus}")
+            refused = [(a.name, a.detail) for a in plan.actions if a.action == FAILED]
+            raise _nothing_indexed(refused) if refused else CorpusError(f"no PDF files in {settings.corpus}")
         if plan.rebuild_reason:
             progress.note(plan.rebuild_reason)
         index.collect_garbage()  # leftovers of a crashed run
@@ -358,7 +424,7 @@ def _write_generation(index: Index, manifest: Manifest | None, plan: Plan, setti
     model = plan.model
     documents: dict[str, DocumentRecord] = {}
     if manifest is not None:
-        documents = {sha: replace(manifest.documents[sha], names=names) for sha, names in plan.keep.items()}
+        documents = {sha: replace(manifest.documents[sha], names=names, register_entry=plan.entries[sha]) for sha, names in plan.keep.items()}
     failed = {a.name: FailedFile(a.name, None, a.detail) for a in plan.actions if a.action == FAILED}
     by_name = {a.name: a for a in plan.actions}
     indexed_before = manifest.by_name() if manifest is not None else {}
@@ -379,7 +445,7 @@ def _write_generation(index: Index, manifest: Manifest | None, plan: Plan, setti
     def store_pending() -> None:
         if not pending:
             return
-        for record in open_writer().write(pending):
+        for record in open_writer().write(pending, plan.entries):
             documents[record.sha256] = record
             for name in record.names:
                 action = by_name[name]
@@ -407,8 +473,7 @@ def _write_generation(index: Index, manifest: Manifest | None, plan: Plan, setti
     if writer is None and not plan.changes_index:
         return None
     if not documents:
-        reasons = "; ".join(f"{f.name}: {f.reason}" for f in list(failed.values())[:3])
-        raise CorpusError(f"no PDF in the corpus could be indexed ({reasons}); nothing was changed")
+        raise _nothing_indexed([(f.name, f.reason) for f in failed.values()])
     generation = open_writer().finish()
     lexical_index(generation)  # BM25 arrays written with the generation, before it is published
     new_manifest = Manifest(
@@ -421,6 +486,11 @@ def _write_generation(index: Index, manifest: Manifest | None, plan: Plan, setti
     )
     index.publish(generation, new_manifest)
     return new_manifest
+
+
+def _nothing_indexed(failures: list[tuple[str, str]]) -> CorpusError:
+    reasons = "; ".join(f"{name}: {reason}" for name, reason in failures[:3])
+    return CorpusError(f"no PDF in the corpus could be indexed ({reasons}); nothing was changed")
 
 
 def _now() -> str:
@@ -465,7 +535,7 @@ class _DocumentWriter:
         self._last = None
         self._embedded = 0
 
-    def write(self, group: list[_Prepared]) -> list[DocumentRecord]:
+    def write(self, group: list[_Prepared], entries: dict[str, dict | None]) -> list[DocumentRecord]:
         if not group:
             return []
         chunk_texts = [embedding_text(p.info.title, c.section, c.text) for p in group for c in p.chunks]
@@ -488,7 +558,7 @@ class _DocumentWriter:
                     home.setdefault(unit, chunk.id)
             batches.append((CHUNKS, [_chunk_record(chunk, base, pages, next(chunk_vectors)) for chunk in prepared.chunks]))
             batches.append((UNITS, [_unit_record(unit, sha, home[unit.index], base, self._unit_vectors[unit.text]) for unit in prepared.units if unit.kind != HEADING]))
-            records.append(_record(prepared, self._names[sha]))
+            records.append(_record(prepared, self._names[sha], entries.get(sha)))
         self.finish()
         self._last = self._writes.submit(lambda: [self._generation.add(which, batch) for which, batch in batches])
         return records
@@ -512,7 +582,7 @@ def _unit_record(unit: Unit, sha: str, chunk_id: str, base: dict, vector) -> Rec
     return Record(unit_id(sha, unit.index), unit.text, metadata, vector)
 
 
-def _record(prepared: _Prepared, names: list[str]) -> DocumentRecord:
+def _record(prepared: _Prepared, names: list[str], entry: dict | None) -> DocumentRecord:
     return DocumentRecord(
         sha256=prepared.file.sha256,
         names=names,
@@ -527,6 +597,7 @@ def _record(prepared: _Prepared, names: list[str]) -> DocumentRecord:
         publication_no=prepared.info.publication_no,
         year=prepared.info.year,
         notes=prepared.notes,
+        register_entry=entry,
     )
 
 

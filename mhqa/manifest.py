@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 
 FORMAT = 1
 # Bump when cleaning or chunking changes what a PDF turns into: every file is then redone.
-PIPELINE_VERSION = 2
+PIPELINE_VERSION = 3
 
 
 @dataclass
@@ -27,6 +27,7 @@ class DocumentRecord:
     publication_no: str | None = None
     year: str | None = None
     notes: list[str] = field(default_factory=list)
+    register_entry: dict | None = None  # the register's facts for these bytes when they were indexed (register.Entry.facts)
 
     @property
     def name(self) -> str:

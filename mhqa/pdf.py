@@ -21,6 +21,7 @@ class PdfLine:
     text: str
     size: float  # effective font size of the line's largest text
     bold: bool  # every non-blank piece of the line is in a bold face
+    cells: bool = False  # the cells of a table row, side by side
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class PdfDocument:
     pages: list[PdfPage]
     metadata_title: str | None
     notes: list[str] = field(default_factory=list)  # pages skipped, damage pypdf recovered from
+    metadata_publisher: str | None = None  # the info dictionary's /Author, else the site named after a web page's title
 
 
 def file_digest(path: Path) -> str:
@@ -146,11 +148,11 @@ def read_pdf(path: Path, on_page: Callable[[int, int], None] | None = None) -> P
             count = len(reader.pages)
             if count == 0:
                 raise UnreadablePdf("the PDF has no pages")
-            title = None
+            title = author = None
             try:
-                title = (reader.metadata or {}).get("/Title")
-            except Exception:  # a damaged info dictionary only costs us the title
-                title = None
+                title, author = ((reader.metadata or {}).get(key) for key in ("/Title", "/Author"))
+            except Exception:  # a damaged info dictionary only costs us the title and author
+                title = author = None
         except UnreadablePdf:
             raise
         except FileNotDecryptedError:
@@ -182,7 +184,9 @@ def read_pdf(path: Path, on_page: Callable[[int, int], None] | None = None) -> P
         raise UnreadablePdf("no extractable text (scanned images? OCR is not supported)")
     if any(marker in message.lower() for message in log for marker in _REPAIRED):
         notes.append("its cross-reference table was damaged; pypdf rebuilt it")
-    return PdfDocument(path=path, pages=result, metadata_title=_clean_title(title), notes=notes)
+    title, site = _split_title(title)
+    publisher = " ".join(author.split()) if isinstance(author, str) and author.strip() else site
+    return PdfDocument(path=path, pages=result, metadata_title=title, notes=notes, metadata_publisher=publisher)
 
 
 # What pypdf logs when it had to rebuild a damaged cross-reference table.
@@ -191,40 +195,85 @@ _REPAIRED = ("xref", "wrong pointing object", "startxref")
 _BOLD_FACES = ("bold", "black", "semibold", "heavy", "-md")
 
 
+@dataclass(frozen=True)
+class _Piece:
+    text: str
+    size: float
+    bold: bool
+    y: float  # baseline, in points
+
+
 def _styled_lines(page) -> tuple[PdfLine, ...]:
     """The page's text as pypdf extracts it, line by line, with the font size and weight of each line.
 
-    pypdf's visitor sees exactly the pieces extract_text joins, so the text is the same;
-    the style lets clean.py tell headings from body text without guessing from wording.
+    pypdf's visitor sees exactly the pieces extract_text joins, so the text is the same,
+    except that a footnote marker set small against a word ("danger.¹") is dropped. The
+    style lets clean.py tell headings from body text without guessing from wording. A
+    line whose pieces sit on several baselines is the row of a table, which pypdf puts
+    together from cells set side by side (`cells`). Only baselines tell it: the visitor
+    reports where a run of text starts, not where its later pieces are, so horizontal
+    gaps cannot be trusted.
     """
-    pieces: list[list[tuple[str, float, bool]]] = [[]]
+    lines: list[list[_Piece]] = [[]]
 
     def visit(text, cm, tm, font, size) -> None:
         scale = abs(tm[3] * cm[3]) or 1.0
         name = str((font or {}).get("/BaseFont", "")).lower()
         bold = any(face in name for face in _BOLD_FACES)
+        baseline = tm[5] * cm[3] + cm[5]
         for i, part in enumerate(text.split("\n")):
             if i:
-                pieces.append([])
+                lines.append([])
             if part:
-                pieces[-1].append((part, round(size * scale, 1), bold))
+                lines[-1].append(_Piece(part, round(size * scale, 1), bold, baseline))
 
     page.extract_text(visitor_text=visit)
-    lines = []
-    for parts in pieces:
-        text = "".join(part for part, _, _ in parts)
-        signal = [p for p in parts if p[0].strip() and p[0].strip() not in "●•▪◦"]
+    out = []
+    for pieces in lines:
+        pieces = _without_note_markers(pieces)
+        text = "".join(piece.text for piece in pieces)
+        signal = [p for p in pieces if p.text.strip() and p.text.strip() not in "●•▪◦"]
         if text.strip():
-            size = max((p[1] for p in signal), default=0.0)
-            lines.append(PdfLine(text, size, bool(signal) and all(p[2] for p in signal)))
-    return tuple(lines)
+            size = max((p.size for p in signal), default=0.0)
+            baselines = [p.y for p in signal] or [0.0]
+            cells = max(baselines) - min(baselines) > 0.5 * size
+            out.append(PdfLine(text, size, bool(signal) and all(p.bold for p in signal), cells))
+    return tuple(out)
 
 
-_TITLE_SUFFIX = re.compile(r"\s*[-|–]\s*National Institute of Mental Health.*$", re.IGNORECASE)
+_NOTE_MARKER = re.compile(r"^[0-9*†‡§]{1,3}$")
 
 
-def _clean_title(title: object) -> str | None:
+def _without_note_markers(pieces: list[_Piece]) -> list[_Piece]:
+    """Drop footnote markers: a number or symbol set at most 3/4 the size of the word it is glued to."""
+    kept: list[_Piece] = []
+    for i, piece in enumerate(pieces):
+        before = kept[-1] if kept else None
+        after = pieces[i + 1].text if i + 1 < len(pieces) else ""
+        if (
+            before is not None and _NOTE_MARKER.match(piece.text) and piece.size <= 0.75 * before.size
+            and before.text[-1:].strip() and not after[:1].isalnum()
+        ):
+            continue
+        kept.append(piece)
+    return kept
+
+
+# A browser titles a printed page "Page title - Site name" (or "|", "–"): the site is split off
+# when it reads as an organisation's name ("... Institute ...", "... (ACRONYM)").
+_SITE_SUFFIX = re.compile(r"^(?P<title>.+?)\s+[-|–—]\s+(?P<site>[^-|–—]+)$")
+_ORGANISATION = re.compile(
+    r"\b(?:Institutes?|Organi[sz]ation|Agency|Administration|Department|Cent(?:er|re)|Association|Society|College"
+    r"|Services?|Foundation|Council|Ministry|Office|Board|Trust|Network|Alliance)\b|\([A-Z]{2,8}\)$"
+)
+
+
+def _split_title(title: object) -> tuple[str | None, str | None]:
+    """(title, site name) from the PDF's /Title."""
     if not isinstance(title, str):
-        return None
-    title = _TITLE_SUFFIX.sub("", " ".join(title.split()))
-    return title or None
+        return None, None
+    title = " ".join(title.split())
+    match = _SITE_SUFFIX.match(title)
+    if match and _ORGANISATION.search(match["site"]):
+        return match["title"], re.sub(r"\s*\([A-Z]{2,8}\)$", "", match["site"])
+    return title or None, None

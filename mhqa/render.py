@@ -21,6 +21,7 @@ from rich.text import Text
 from .answer import NOTICE, REFUSAL, Answer, Citation
 from .clean import clean_chars
 from .crisis import ENGLISH_ONLY
+from .register import REVIEW_OVERDUE
 
 
 def console(stderr: bool = False) -> Console:
@@ -56,7 +57,14 @@ def _quote_with_emphasis(citation: Citation) -> Text:
 def _source_line(citation: Citation) -> Text:
     line = Text(f"[{citation.id}] ", style="bold cyan")
     line.append(clean_chars(citation.title), style="bold")
+    stated = ", ".join(str(part) for part in (citation.publisher, citation.year) if part)
+    if stated:
+        line.append(f" ({clean_chars(stated)})")
     line.append(f" — {clean_chars(citation.source)}, page {citation.page}")
+    if citation.review_overdue:
+        line.append(f" {REVIEW_OVERDUE}", style="bold yellow")
+    if citation.url:
+        line.append(f"\n    {clean_chars(citation.url)}", style="dim")
     return line
 
 
@@ -153,7 +161,7 @@ class IndexProgress:
         self._bars.console.print(Text(clean_chars(message), style="yellow"))
 
 
-_ACTION_STYLE = {"added": "green", "changed": "cyan", "rebuilt": "cyan", "removed": "magenta", "renamed": "blue", "unchanged": "dim", "failed": "bold red", "ignored": "dim yellow"}
+_ACTION_STYLE = {"added": "green", "changed": "cyan", "updated": "cyan", "rebuilt": "cyan", "removed": "magenta", "renamed": "blue", "unchanged": "dim", "failed": "bold red", "ignored": "dim yellow"}
 
 
 def index_report_view(report) -> Group:
@@ -318,6 +326,14 @@ def status_view(status) -> Group:
     documents.add_section()
     documents.add_row(Text(f"{len(status.documents)} documents", style="bold"), "", str(status.pages), str(status.chunks), "", "", "")
     parts.append(documents)
+    if status.overdue:
+        parts.append(Text("Review overdue: these sources are past their review-by date (review them, then update the register):", style="bold yellow"))
+        overdue = Table()
+        for column in ("file", "title", "review by"):
+            overdue.add_column(column, overflow="fold")
+        for entry in status.overdue:
+            overdue.add_row(safe(entry.file), safe(entry.title), entry.review_by)
+        parts.append(overdue)
     if status.rebuild_reason:
         parts.append(Text(status.rebuild_reason, style="yellow"))
     if status.stale:
@@ -342,3 +358,51 @@ def status_view(status) -> Group:
     elif status.up_to_date:
         parts.append(Text(f"Up to date with {clean_chars(status.corpus)}.", style="green"))
     return Group(*parts)
+
+
+# --- the register of vetted sources ------------------------------------------------------------
+
+_OUTCOME_STYLE = {"added": "green", "redrafted": "yellow", "already registered": "dim", "cannot be read": "bold red"}
+
+
+def sources_added_view(drafted) -> Group:
+    table = Table(title="Register entries", title_justify="left")
+    for column in ("file", "outcome", "to complete", "detail"):
+        table.add_column(column, overflow="fold")
+    for entry in drafted:
+        table.add_row(safe(entry.file), Text(entry.outcome, style=_OUTCOME_STYLE.get(entry.outcome, "")), ", ".join(entry.to_complete), safe(entry.detail))
+    parts: list = [table]
+    if any(entry.to_complete for entry in drafted):
+        parts.append(Text("A draft vets nothing: complete the keys marked TO COMPLETE in the register, then run `mhqa index`.", style="bold yellow"))
+    return Group(*parts)
+
+
+_PROBLEM_STYLE = {"missing": "magenta", "changed": "bold red", "unregistered": "yellow", "draft": "yellow", "review overdue": "bold yellow"}
+
+
+def sources_check_view(report) -> Group:
+    heading = Text(f"Register {clean_chars(report.register)}: {report.entries} entries, {report.files} PDF(s) in the corpus folder")
+    if report.ok:
+        return Group(heading, Text("Every file is registered with its bytes, every entry is complete, and no review is overdue.", style="green"))
+    table = Table(title=f"{len(report.findings)} problem(s)", title_justify="left")
+    for column in ("file", "problem", "detail"):
+        table.add_column(column, overflow="fold")
+    for finding in report.findings:
+        table.add_row(safe(finding.file), Text(finding.problem, style=_PROBLEM_STYLE.get(finding.problem, "")), safe(finding.detail))
+    return Group(heading, table)
+
+
+# --- rechecking an old sheet -------------------------------------------------------------------
+
+_VERDICT_STYLE = {"unchanged": "green", "changed": "yellow", "now refused": "bold red", "quote gone": "bold red"}
+
+
+def recheck_view(report) -> Group:
+    table = Table(title=f"Recheck of {clean_chars(report.sheet)} against generation {report.generation}", title_justify="left")
+    for column, justify in (("line", "right"), ("question", "left"), ("verdict", "left"), ("detail", "left")):
+        table.add_column(column, justify=justify, overflow="fold")
+    for verdict in report.verdicts:
+        table.add_row(str(verdict.line), _short(verdict.question), Text(verdict.verdict, style=_VERDICT_STYLE.get(verdict.verdict, "")), safe(verdict.detail))
+    counts = ", ".join(f"{report.count(kind)} {kind}" for kind in _VERDICT_STYLE)
+    summary = Text(counts + (": reprint the changed answers." if report.changed else ": the sheet still holds."), style="bold")
+    return Group(table, summary)

@@ -10,6 +10,7 @@ import json
 import os
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import date
 from pathlib import Path
 
 from .answer import Answer, compose
@@ -20,6 +21,7 @@ from .errors import ModelMismatch, UsageError
 from .evidence import assess
 from .indexer import Progress, run_index
 from .model import describe_model
+from .register import source_facts
 from .retrieve import Searcher, lexical_index
 from .settings import Settings, bundled_model_path, check_writable
 from .store import Generation, Index
@@ -37,6 +39,9 @@ class Session:
         self.crisis = crisis
         self.resources = resources_for(settings.crisis_region, settings.crisis_lines, settings.crisis_emergency).text()
         self.indexed = indexed  # this process built the index before opening it (so it wrote to disk)
+        # Cited facts come from the manifest (the register as of indexing): no PDF or register is read per question.
+        self._sources = {name: (record.sha256, source_facts(record)) for name, record in generation.manifest.by_name().items()}
+        self._today = date.today()
 
     @property
     def manifest(self):
@@ -51,9 +56,20 @@ class Session:
         evidence = assess(hits, max_sentences or self.settings.max_sentences)
         threshold = self.settings.min_evidence if min_evidence is None else min_evidence
         answer = compose(question, evidence, hits, threshold, crisis, self.resources, max_citations=self.settings.top_k)
+        self._cite_sources(answer)
         if self.settings.log_file:
             _log(self.settings.log_file, answer)
         return answer
+
+    def _cite_sources(self, answer: Answer) -> None:
+        """Provenance: the generation that answered, and per citation its source's facts and SHA-256."""
+        answer.generation = self.generation.name
+        for citation in answer.citations:
+            if citation.source not in self._sources:
+                continue
+            citation.sha256, facts = self._sources[citation.source]
+            citation.title, citation.publisher, citation.year, citation.url = facts.title, facts.publisher, facts.year, facts.url
+            citation.review_overdue = facts.overdue(self._today)
 
     def close(self) -> None:
         self.generation.close()

@@ -62,6 +62,7 @@ class Settings:
     crisis_region: str = "us"  # which crisis lines are shown first (crisis.REGIONS)
     crisis_lines: tuple[str, ...] | None = None  # the config's own lines, in place of the region's
     crisis_emergency: str | None = None  # the config's own emergency number
+    vetted_only: bool | None = None  # None: on when the corpus has a register (sources.toml)
     config_file: Path | None = None
 
     @property
@@ -102,9 +103,22 @@ def _coerce(name: str, value: Any) -> Any:
         if kind.startswith("tuple"):  # a TOML list, or lines separated by newlines (environment)
             items = value.splitlines() if isinstance(value, str) else list(value)
             return tuple(str(item).strip() for item in items if str(item).strip()) or None
+        if kind.startswith("bool"):
+            return _boolean(value)
         return str(value)
     except (TypeError, ValueError):
         raise SettingsError(f"setting {name!r} has a bad value: {value!r}") from None
+
+
+_BOOLEANS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _BOOLEANS:
+        return _BOOLEANS[value.strip().lower()]
+    raise ValueError(value)
 
 
 def _find_config(explicit: Path | None, env: Mapping[str, str], cwd: Path) -> Path | None:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import asdict, dataclass, field
+from datetime import date
 
 from .errors import IndexUnavailable
-from .indexer import CHANGED, FAILED, IGNORED, REBUILT, REMOVED, UNCHANGED, FileAction, plan_index
+from .indexer import CHANGED, FAILED, IGNORED, REBUILT, REMOVED, UNCHANGED, UPDATED, FileAction, plan_index
+from .register import source_facts
 from .settings import Settings
 from .store import Index
 
@@ -34,6 +36,13 @@ class FileState:
     detail: str
 
 
+@dataclass(frozen=True)
+class OverdueReview:
+    file: str
+    title: str
+    review_by: str  # YYYY-MM-DD, before today
+
+
 @dataclass
 class IndexStatus:
     index: str
@@ -48,6 +57,7 @@ class IndexStatus:
     ignored: list[str] = field(default_factory=list)  # not PDFs
     rebuild_reason: str | None = None
     fix: str | None = None  # the command that brings the index up to date
+    overdue: list[OverdueReview] = field(default_factory=list)  # indexed sources past their review-by date
 
     @property
     def up_to_date(self) -> bool:
@@ -67,7 +77,10 @@ class IndexStatus:
         return data
 
 
-_DOCUMENT_STATE = {CHANGED: "changed in the corpus", REMOVED: "gone from the corpus", REBUILT: "to be rebuilt", FAILED: "changed; the new version cannot be read"}
+_DOCUMENT_STATE = {
+    CHANGED: "changed in the corpus", REMOVED: "gone from the corpus", REBUILT: "to be rebuilt",
+    FAILED: "changed, or no longer vetted; cannot be indexed", UPDATED: "its register entry changed",
+}
 
 
 def index_status(settings: Settings) -> IndexStatus:
@@ -76,9 +89,12 @@ def index_status(settings: Settings) -> IndexStatus:
     if manifest is None:
         raise IndexUnavailable(f"no index at {index.describe()}: run `mhqa index` first")
     by_name = {a.name: a for a in plan.actions}
+    records = sorted(manifest.documents.values(), key=lambda r: r.name)
+    facts = {record.sha256: source_facts(record) for record in records}
+    today = date.today()
     documents = [
         IndexedDocument(
-            title=record.title,
+            title=facts[record.sha256].title,
             file=record.name,
             names=list(record.names),
             pages=record.pages,
@@ -87,7 +103,7 @@ def index_status(settings: Settings) -> IndexStatus:
             sha256=record.sha256,
             stale=_document_state(record.names, by_name),
         )
-        for record in sorted(manifest.documents.values(), key=lambda r: r.name)
+        for record in records
     ]
     indexed = manifest.by_name()
     # Stale: what the next run changes, including an indexed file whose new version cannot be read.
@@ -106,6 +122,11 @@ def index_status(settings: Settings) -> IndexStatus:
         ignored=[a.name for a in plan.actions if a.action == IGNORED],
         rebuild_reason=plan.rebuild_reason,
         fix=fix_command(settings) if stale else None,
+        overdue=[
+            OverdueReview(record.name, facts[record.sha256].title, facts[record.sha256].review_by.isoformat())
+            for record in records
+            if facts[record.sha256].overdue(today)
+        ],
     )
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import stat
+import tomllib
 
 import pytest
 
@@ -12,8 +14,8 @@ from conftest import CORPUS
 from mhqa.answer import NOTICE, REFUSAL
 from pdf_fixtures import text_pdf
 
-JSON_KEYS = ["question", "status", "answer", "reason", "evidence", "threshold", "crisis", "crisis_kind", "language", "citations"]
-CITATION_KEYS = ["id", "source", "title", "page", "quote", "score"]
+JSON_KEYS = ["question", "status", "answer", "reason", "evidence", "threshold", "crisis", "crisis_kind", "language", "citations", "generation"]
+CITATION_KEYS = ["id", "source", "title", "page", "quote", "score", "publisher", "year", "url", "sha256", "review_overdue"]
 
 
 def core(labelled, answerable: bool):
@@ -264,5 +266,9 @@ def test_markup_and_escapes_are_printed_not_interpreted(mhqa, tmp_path):
 
 
 def test_shipped_corpus_is_the_vetted_one():
-    pdfs = sorted(p.name for p in CORPUS.glob("*.pdf"))
-    assert len(pdfs) == 22 and (CORPUS / "SOURCES.md").is_file()
+    """Every shipped PDF is in the register with the SHA-256 of its bytes, and nothing else is."""
+    register = tomllib.loads((CORPUS / "sources.toml").read_text(encoding="utf-8"))["source"]
+    vetted = {entry["file"]: entry["sha256"] for entry in register}
+    shipped = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in CORPUS.glob("*.pdf")}
+    assert shipped == vetted and len(shipped) == 22
+    assert all(entry["reviewed_by"] and entry["review_by"] for entry in register)
