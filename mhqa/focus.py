@@ -62,7 +62,7 @@ class Word:
     reads: tuple[str, ...]  # what it stands for: itself, its correction, expansion or halves
     known: bool  # the corpus uses it (or what it stands for)
     rarity: float  # of what it reads as, when unknown (0 when known)
-    how: str = "word"  # word, shorthand, abbreviation, typo, compound, english-typo, unknown
+    how: str = "word"  # word, number, shorthand, abbreviation, typo, clipping, compound, english-typo, unknown
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ def read_question(question: str, vocabulary: Vocabulary) -> Reading:
     for token in dict.fromkeys(_TOKEN.findall(text.lower())):
         typed_upper = bool(re.search(rf"\b{re.escape(token.upper())}\b", text))
         for word in _read(token, vocabulary, typed_upper):
-            if word.how in ("shorthand", "typo", "english-typo", "compound"):
+            if word.how in ("shorthand", "typo", "english-typo", "compound", "clipping"):
                 replacements[token] = " ".join(word.reads)
             if word.how == "abbreviation":
                 expansions.append(word.reads[0])
@@ -143,9 +143,13 @@ def _read(token: str, vocabulary: Vocabulary, typed_upper: bool = False) -> list
         return [Word(token, (table[token],), True, 0.0, "shorthand")] if _known_phrase(table[token], vocabulary) else [
             w for part in table[token].split() for w in _read(part, vocabulary)
         ]
+    if token.endswith("n't") or token.endswith("n'"):
+        return []  # "weren't", "shouldn't": a verb and a negation, both function words
     token = token.split("'")[0].strip("/-")
     if not token:
         return []
+    if any(c.isdigit() for c in token):  # "52", "4th", "10mg": a number, however the corpus writes it
+        return [Word(token, (token,), vocabulary.knows(token), 0.0, "number")]
     if "/" in token or "-" in token:  # "attention-deficit/hyperactivity", "anti-anxiety"
         parts = [p for p in re.split(r"[/-]", token) if p]
         if all(vocabulary.knows(p) or p in STOP_WORDS for p in parts):
@@ -155,7 +159,7 @@ def _read(token: str, vocabulary: Vocabulary, typed_upper: bool = False) -> list
         return [Word(token, (token,), True, 0.0)]
     common = zipf(token)
     if token.isalpha() and 2 < len(token) <= 6 and (common < ACRONYM_ZIPF or typed_upper):
-        long = vocabulary.expand(token, strict_only=not typed_upper)
+        long = vocabulary.expand(token, strict_only=not typed_upper and common > 0.0)
         if long:
             return [Word(token, (long,), True, 0.0, "abbreviation")]
     if typed_upper:
@@ -164,6 +168,9 @@ def _read(token: str, vocabulary: Vocabulary, typed_upper: bool = False) -> list
         fixed = vocabulary.correct(token)
         if fixed:
             return [Word(token, (fixed,), True, 0.0, "typo")]
+        whole = vocabulary.unclip(token)
+        if whole:
+            return [Word(token, (whole,), True, 0.0, "clipping")]
     if common < TYPO_ZIPF and not token.isdigit():
         halves = vocabulary.split(token)
         if halves and all(vocabulary.knows(h) for h in halves):
@@ -270,11 +277,11 @@ FACT_TYPES = [
     ("dose", r"\b(dos(e|es|ing|age|ages)|mg|milligrams?|iu|units|how much .{0,30}\b(take|give|prescribe)|target (level|range)|blood levels?|serum levels?)\b", r"\b\d+(\.\d+)?\s?(mg|milligrams?|micrograms?|mcg|iu|units|mmol|meq)\b"),
     ("percentage", r"(\b(percent|percentage|what share|what proportion|what fraction|how many (people|adults|children|kids|women|men|teens|americans|patients|moms|mothers)|how common|prevalence|success rate|recovery rate|rate of)\b|%)", rf"\d+(\.\d+)?\s?(%|percent)|\b{_NUMBER_WORDS}[\d,]*\s+(\w+\s+){{0,2}}(in|out of|of|per)\s+(every\s+)?{_NUMBER_WORDS}[\d,]*\b|\b(million|billion|majority|minority|half of|third of|quarter of)\b"),
     ("frequency", r"\b(how often|how frequently|how many times)\b", rf"\b(daily|weekly|monthly|yearly|annually|every (day|week|month|year|\d+)|{_NUMBER_WORDS} times? (a|per|each)|once (a|per)|twice)\b"),
-    ("age", r"\b(what age|which age|how old|at what age|age of onset|youngest age|minimum age|ages? (does|do|can|is)|by what age)\b", r"\b(ages?|aged)\b|\b\d+\s?(years?|-year)[- ]old\b|\b(teens?|childhood|adolescen\w*|early adulthood|infancy|preschool)\b"),
+    ("age", r"\b(what age|which age|how old|at what age|age of onset|youngest age|minimum age|ages? (does|do|can|is)|by what age)\b", r"\b(ages?|aged)\b|\b\d+\s?(years?|-year)[- ]old\b|\b(teens?|childhood|adolescen\w*|adulthood|infancy|preschool)\b"),
     ("duration", r"\b(how long|how many (weeks|months|years|days|hours|minutes|sessions)|how soon|how quickly|how fast|duration)\b", rf"\b({_NUMBER_WORDS}|a|an|a couple of|a few|several|few|many)\s?(-|–|−|to)?\s?{_NUMBER_WORDS}?\s?(minutes?|hours?|days?|weeks?|months?|years?|sessions?)\b"),
     ("number", r"\b(how many|number of|how much)\b|#", rf"\b{_NUMBER_WORDS}\b"),
     ("person", r"\b(who (developed|invented|created|discovered|founded|wrote|first)|whose|named after)\b", r"\b(Dr\.|[A-Z][a-z]+ [A-Z][a-z]+ (developed|created|invented|founded))"),
-    ("comparison", r"\b(best|most effective|safest|first choice|least \w+)\b|\b(better|worse|safer|stronger) than\b|\bwhich .{0,40}\b(or|versus|vs)\b|\b(or|versus|vs\.?) \w+ (better|safer|best)\b", r"\b(best|better|most effective|more effective|less effective|gold standard|first[- ]line|first choice|preferred|superior|least|fewer|compared (to|with)|than)\b"),
+    ("comparison", r"\b(best|most effective|safest|first choice|least \w+)\b|\b(better|worse|safer|stronger|more \w+|less \w+) than\b|\b(or|versus|vs\.?)\b.{0,40}\b(better|worse|safer|best|more|less|faster)\b|\bwhich (one|is|works)\b.{0,30}\b(better|more|less|best|first)\b", r"\b(best|better|most effective|more effective|less effective|gold standard|first[- ]line|first choice|preferred|superior|least|fewer|compared (to|with)|than)\b"),
     ("name", r"\b(which (\w+ ){0,2}(drugs?|medications?|medicines?|ssris?|snris?|antidepressants?|antipsychotics?|brands?|pills?|apps?|tests?|ones?)|what (brand|drug|medication|medicine) names?|brand names?|names? of)\b", r"\b[a-z]{3,}(?:xetine|traline|pine|pion|olone|pram|zepam|zolam|thium|proate|idone|azole|amine|apine|etine|ipramine|ine)\b"),
 ]
 
@@ -302,11 +309,33 @@ def asks_for(question: str) -> str | None:
     return None
 
 
+_COUNTED = re.compile(r"\b(?:how many|number of|#\s*of)\s+([a-z]{3,})(?:\s+([a-z]{3,}))?", re.IGNORECASE)
+_DIMENSION = re.compile(r"\b(?:more|less|most|least)\s+([a-z]{3,})", re.IGNORECASE)
+
+
 def supports(kind: str, text: str, question: str) -> bool:
-    """Whether `text` states a fact of that kind (a name must be one the question did not give)."""
+    """Whether `text` states a fact of that kind about what is asked.
+
+    A name must be one the question did not give; "how many sessions" needs a number of
+    sessions, not any number; "more common" needs a comparison of how common.
+    """
     pattern = next(supported for name, _, supported in FACT_TYPES if name == kind)
     flags = 0 if kind == "person" else re.IGNORECASE
     if kind == "name":
         asked = set(re.findall(r"[a-z]+", question.lower()))
         return any(word not in asked for word in re.findall(pattern, text.lower()))
-    return bool(re.search(pattern, text, flags))
+    if not re.search(pattern, text, flags):
+        return False
+    counted = _COUNTED.search(question) if kind in ("number", "duration") else None
+    if counted:  # a number at most three words before the counted noun ("two weekly group sessions")
+        nouns = {stem for word in counted.groups() if word for stem in tokenize(word)}
+        words = re.findall(r"[a-z0-9]+", text.lower())
+        stems = [tokenize(w)[:1] for w in words]
+        return any(
+            stem and stem[0] in nouns and any(re.fullmatch(_NUMBER_WORDS, w) for w in words[max(0, i - 3) : i])
+            for i, stem in enumerate(stems)
+        )
+    dimension = _DIMENSION.search(question) if kind == "comparison" else None
+    if dimension and dimension.group(1).lower() not in STOP_WORDS:
+        return bool(set(tokenize(dimension.group(1))) & set(tokenize(text)))
+    return True

@@ -133,6 +133,18 @@ class Vocabulary:
             self._speller = speller
         return self._speller
 
+    def unclip(self, word: str) -> str | None:
+        """The corpus word a clipped word stands for ("benzos" -> "benzodiazepines"): every corpus word it
+        begins shares one stem."""
+        clipped = word[:-1] if word.endswith("s") else word
+        if len(clipped) < 4:
+            return None
+        longer = [w for w in self.words if w.startswith(clipped) and len(w) > len(clipped)]
+        stems = {stem for w in longer for stem in tokenize(w)}
+        if len(stems) != 1:
+            return None
+        return max(longer, key=lambda w: self.words[w])
+
     def split(self, word: str) -> tuple[str, str] | None:
         """A compound as its two words ("sleepwalking" -> "sleep", "walking"), when both are words."""
         best, best_score = None, 0.0
