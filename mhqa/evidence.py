@@ -7,9 +7,10 @@ web addresses).
 
 Rank: cosine similarity to the question, plus the passage's similarity (context),
 a bonus for sharing the question's terms, one for stating the kind of fact it asks
-for, one (for a yes/no question) for stating its predicate, and a penalty for not
-naming its focus (focus.py; a sentence names it when it, or its document's title
-or section, does). Near ties go to the easier sentence (lower reading grade).
+for, one for stating its predicate (what it asks about its focus), and a penalty
+for not naming its focus (focus.py; a sentence names it when it, or its
+document's title or section, does; an answer that never names it is refused by
+policy.py). Near ties go to the easier sentence (lower reading grade).
 
 Choice: by maximal marginal relevance (the answer does not repeat itself), from
 the best sentence's page, stopping when the next sentence is much weaker than the
