@@ -39,6 +39,10 @@ if TYPE_CHECKING:
     from .retrieve import Hits, Sentence
 
 FITTED_FILE = RESOURCES / "evidence.json"
+SIGNALS = (
+    "best", "weak", "passage", "agreement", "unknown", "rare_unknown", "missing_focus",
+    "focus_unstated", "uncovered", "predicate_gap", "type_gap",
+)
 WEAK_BELOW = 0.6
 MENTION_RARITY = 0.3  # unknown words at least this rare are named in a refusal's reason
 
@@ -54,10 +58,6 @@ class Fitted:
 def fitted() -> Fitted:
     data = json.loads(FITTED_FILE.read_text(encoding="utf-8"))
     return Fitted(data["weights"], float(data["threshold"]), data.get("provenance", {}))
-
-
-def signal_names() -> list[str]:
-    return [name for name in fitted().weights if name != "bias"]
 
 
 def signals(hits: "Hits", sentences: "list[Sentence]") -> dict[str, float]:
