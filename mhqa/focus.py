@@ -148,6 +148,8 @@ def _read(token: str, vocabulary: Vocabulary, typed_upper: bool = False) -> list
     token = token.split("'")[0].strip("/-")
     if not token:
         return []
+    if "-" in token and any(c.isdigit() for c in token):  # "70-year-old"
+        return [w for p in token.split("-") if p for w in _read(p, vocabulary)]
     if any(c.isdigit() for c in token):  # "52", "4th", "10mg": a number, however the corpus writes it
         return [Word(token, (token,), vocabulary.knows(token), 0.0, "number")]
     if "/" in token or "-" in token:  # "attention-deficit/hyperactivity", "anti-anxiety"
@@ -225,7 +227,7 @@ def find_focus(sequence: list[Word], vocabulary: Vocabulary) -> Focus:
     missing: list[str] = []
     weight = 0.0
     for position, word in enumerate(sequence):
-        if word.known or word.typed.isdigit():
+        if word.known or word.how == "number":
             continue
         if _before_category(sequence, position) or zipf(word.reads[0]) < RARE_FOCUS_ZIPF:
             missing.append(word.typed)
