@@ -7,7 +7,7 @@ web addresses).
 
 Rank: cosine similarity to the question, plus the passage's similarity (context),
 a bonus for sharing the question's terms, one for stating the kind of fact it asks
-for, one for stating its predicate (what it asks about its focus), and a penalty
+for (a definition, for "what is X"), one for stating its predicate (what it asks about its focus), and a penalty
 for not naming its focus (focus.py; a sentence names it when it, or its
 document's title or section, does; an answer that never names it is refused by
 policy.py). Near ties go to the easier sentence (lower reading grade).
@@ -126,6 +126,7 @@ def select_sentences(hits: Hits, max_sentences: int, word_budget: int = WORD_BUD
     reading = hits.reading
     expected = reading.asks
     terms, predicate = set(reading.terms), set(reading.predicate)
+    defining = bool(_ASKS_WHAT.match(hits.question)) and bool(reading.focus.names)
     seen: set[str] = set()
     candidates: list[tuple[float, Sentence]] = []
     for sentence in sorted(hits.sentences, key=lambda s: -s.similarity):
@@ -136,6 +137,8 @@ def select_sentences(hits: Hits, max_sentences: int, word_budget: int = WORD_BUD
         context = sentence.passage.dense if sentence.passage.dense is not None else 0.0
         relevance = sentence.similarity + TERM_BONUS * term_share(terms, in_context(sentence), hits.weights) + PASSAGE_WEIGHT * context
         if expected and supports(expected, sentence.text, hits.question):
+            relevance += TYPE_BONUS
+        if defining and _defines(reading.focus.synonyms, sentence.text):
             relevance += TYPE_BONUS
         if predicate:
             relevance += PREDICATE_BONUS * term_share(predicate, f"{sentence.passage.section} {sentence.text}", hits.weights)
@@ -177,6 +180,15 @@ def select_sentences(hits: Hits, max_sentences: int, word_budget: int = WORD_BUD
     first, rest = chosen[0][1], [s for _, s in chosen[1:]]
     rest.sort(key=lambda s: (s.passage.file, s.unit))
     return _complete_introductions(_with_antecedents([first, *rest], hits), hits, word_budget)
+
+
+_ASKS_WHAT = re.compile(r"\W*(what\s+(is|are)|what's|whats|define|definition of|meaning of)\b", re.IGNORECASE)
+
+
+def _defines(names: frozenset[str], text: str) -> bool:
+    """Whether the sentence defines one of `names`: it opens with the name, then "is", "are" or "refers to"."""
+    opening = " ".join(re.findall(r"[a-z0-9]+", re.sub(r"\([^)]*\)", " ", text.lower()))[:12])
+    return any(re.match(rf"(an? |the )?{re.escape(name)} (is|are|refers to|means)\b", opening) for name in names)
 
 
 def _page(sentence: Sentence) -> tuple[str, int]:
