@@ -34,6 +34,7 @@ from .retrieve import Hits, Sentence
 MMR_LAMBDA = 0.75
 TERM_BONUS = 0.15
 TYPE_BONUS = 0.1  # for a sentence stating the kind of fact the question asks for
+DEFINITION_BONUS = 0.2  # per level, for the sentence defining what "what is X" asks about (_defines)
 PREDICATE_BONUS = 0.2  # for a sentence stating what the question asks about its focus (its predicate)
 FOCUS_PENALTY = 0.15  # for a sentence that does not name the question's focus
 PASSAGE_WEIGHT = 0.7  # weight of the sentence's passage similarity (its context) in its rank
@@ -138,8 +139,8 @@ def select_sentences(hits: Hits, max_sentences: int, word_budget: int = WORD_BUD
         relevance = sentence.similarity + TERM_BONUS * term_share(terms, in_context(sentence), hits.weights) + PASSAGE_WEIGHT * context
         if expected and supports(expected, sentence.text, hits.question):
             relevance += TYPE_BONUS
-        if defining and _defines(reading.focus.synonyms, sentence.text):
-            relevance += TYPE_BONUS
+        if defining:
+            relevance += DEFINITION_BONUS * _defines(reading.focus.synonyms, sentence.text)
         if predicate:
             relevance += PREDICATE_BONUS * term_share(predicate, f"{sentence.passage.section} {sentence.text}", hits.weights)
         if not states_focus(reading.focus, in_context(sentence)):
@@ -185,10 +186,13 @@ def select_sentences(hits: Hits, max_sentences: int, word_budget: int = WORD_BUD
 _ASKS_WHAT = re.compile(r"\W*(what\s+(is|are)|what's|whats|define|definition of|meaning of)\b", re.IGNORECASE)
 
 
-def _defines(names: frozenset[str], text: str) -> bool:
-    """Whether the sentence defines one of `names`: it opens with the name, then "is", "are" or "refers to"."""
+def _defines(names: frozenset[str], text: str) -> float:
+    """1 when the sentence defines one of `names` (it opens with the name, then "is", "are" or "refers
+    to"), 2 when it also introduces the name's abbreviation ("Long form (ABBR) is ..."), else 0."""
     opening = " ".join(re.findall(r"[a-z0-9]+", re.sub(r"\([^)]*\)", " ", text.lower()))[:12])
-    return any(re.match(rf"(an? |the )?{re.escape(name)} (is|are|refers to|means)\b", opening) for name in names)
+    if not any(re.match(rf"(an? |the )?{re.escape(name)} (is|are|refers to|means)\b", opening) for name in names):
+        return 0.0
+    return 2.0 if re.match(r"[^()]{3,80}\([A-Z][A-Za-z]{1,8}\) (is|are|refers to)\b", text) else 1.0
 
 
 def _page(sentence: Sentence) -> tuple[str, int]:
