@@ -93,6 +93,7 @@ def open_index(
     crisis_region: str | None = None,
     crisis_lines: Sequence[str] | None = None,
     crisis_emergency: str | None = None,
+    vetted_only: bool | None = None,
     build: bool = False,
 ) -> OpenIndex:
     """Open an mhqa index for questions: a folder (`index`), or a Chroma server (`chroma_url`).

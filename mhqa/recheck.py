@@ -22,7 +22,8 @@ from .errors import UsageError
 from .faq import FaqProgress
 from .session import open_session
 from .settings import Settings
-from .store import UNITS, Generation
+from .chroma import UNITS
+from .store import Generation
 
 UNCHANGED, CHANGED, NOW_REFUSED, QUOTE_GONE = "unchanged", "changed", "now refused", "quote gone"
 

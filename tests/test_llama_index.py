@@ -63,7 +63,8 @@ def asked(mhqa, corpus_index, tmp_path_factory) -> dict[str, dict]:
 def as_citations(nodes) -> list[dict]:
     """Nodes in the shape of `ask --json` citations."""
     return [
-        {"id": n.metadata["id"], "source": n.metadata["source"], "title": n.metadata["title"], "page": n.metadata["page"], "quote": n.text, "score": round(n.score, 4)}
+        {"id": n.metadata["id"], "source": n.metadata["source"], "title": n.metadata["title"], "page": n.metadata["page"], "quote": n.text,
+         "score": round(n.score, 4), **{key: n.metadata[key] for key in ("publisher", "year", "url", "sha256", "review_overdue")}}
         for n in nodes
     ]
 
@@ -84,7 +85,7 @@ def test_retriever_and_engine_match_ask_json(retriever, engine, asked, question)
         for node in nodes:
             assert node.score == node.metadata["score"] and 0 < node.score <= 1
             assert round(node.metadata["evidence"], 4) == expected["evidence"] and node.metadata["crisis"] is expected["crisis"]
-            assert node.metadata["publisher"] is None and node.metadata["year"] is None  # until the source register
+            assert node.metadata["publisher"] == "National Institute of Mental Health"  # from the register
         assert str(response) == expected["answer"]
     else:
         assert nodes == [] and retriever.last_answer.reason == expected["reason"]
@@ -140,7 +141,8 @@ def test_node_text_shown_to_an_llm_is_the_quote_with_its_source(retriever):
     [node, *_] = retriever.retrieve("How is social anxiety disorder treated?")
     shown = node.node.get_content(metadata_mode=MetadataMode.LLM)
     assert shown.endswith(node.text) and "source: nimh-social-anxiety-disorder.pdf" in shown and "page: 2" in shown
-    assert "score" not in shown and "crisis" not in shown and "publisher" not in shown  # unknown yet
+    assert "score" not in shown and "crisis" not in shown and "sha256" not in shown
+    assert "publisher: National Institute of Mental Health" in shown and "url" not in shown  # known from the register; no url for it
     assert node.node.ref_doc_id == "nimh-social-anxiety-disorder.pdf"
 
 

@@ -5,14 +5,14 @@ is needed, and both work with `Settings.llm = None`).
 
 - `MhqaRetriever(index="index/")` is a LlamaIndex BaseRetriever. Its nodes are mhqa's
   citations, in order: the cited text (the `quote` of `ask --json`) with metadata
-  source, title, page, publisher, year, id (the n of [n]), score, and the question's
-  evidence and crisis flag; `NodeWithScore.score` is the cosine similarity.
+  source, title, page, publisher, year, url, review_overdue, sha256 (the register's facts
+  and provenance), id (the n of [n]), score, and the question's evidence and crisis flag; `NodeWithScore.score` is the cosine similarity.
   When mhqa refuses, it returns no nodes; `retriever.last_answer` is then the refused
   mhqa Answer (`.reason` says why, `.crisis` whether to show crisis resources).
 - `MhqaQueryEngine(index="index/")` is a LlamaIndex query engine. Its Response text is
   mhqa's extractive answer or refusal sentence, after the crisis resources when the
   question signals a crisis; `source_nodes` are the citations (none when refused) and
-  `metadata` holds status, reason, evidence, threshold and crisis.
+  `metadata` holds status, reason, evidence, threshold, crisis and crisis_kind.
 
 Both take the keyword arguments of mhqa.open_index (settings, `build`), or an already
 open mhqa.OpenIndex as `index` (then they share it and do not close it). Every
@@ -41,7 +41,7 @@ from ..errors import UsageError
 __all__ = ["MhqaRetriever", "MhqaQueryEngine"]
 
 # Not shown to an LLM or an embedding model (nor unknown values): they do not help read the text.
-_SCORING_KEYS = ["id", "score", "evidence", "crisis"]
+_SCORING_KEYS = ["id", "score", "evidence", "crisis", "sha256", "review_overdue"]
 
 
 def _node(citation: Citation, answer: Answer) -> NodeWithScore:
@@ -49,9 +49,11 @@ def _node(citation: Citation, answer: Answer) -> NodeWithScore:
         "source": citation.source,
         "title": citation.title,
         "page": citation.page,
-        # The source register adds these to Citation; until then they are not known.
-        "publisher": getattr(citation, "publisher", None),
-        "year": getattr(citation, "year", None),
+        "publisher": citation.publisher,
+        "year": citation.year,
+        "url": citation.url,
+        "review_overdue": citation.review_overdue,
+        "sha256": citation.sha256,
         "id": citation.id,
         "score": citation.score,
         "evidence": answer.evidence,
@@ -136,6 +138,7 @@ class MhqaQueryEngine(_OverAnIndex, BaseQueryEngine):
             "evidence": answer.evidence,
             "threshold": answer.threshold,
             "crisis": answer.crisis,
+            "crisis_kind": answer.crisis_kind,
         }
         return Response(_response_text(answer), source_nodes=_citation_nodes(answer), metadata=metadata)
 
