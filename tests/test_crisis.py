@@ -156,9 +156,10 @@ def frozen_results(detector):
     return [(row, detector.check(row["text"])) for row in rows]
 
 
-# Floors: the figures of the one run on the frozen set (README, "Crisis first"), less 0.02.
-RECALL_FLOOR = None
-NOT_FLAGGED_FLOOR = None
+# Floors: the one run on the frozen set (2026-11-28: recall 0.977, 168 of 172; harmless not
+# flagged 0.862, 112 of 130; README, "Crisis first"), less about 0.02.
+RECALL_FLOOR = 0.955
+NOT_FLAGGED_FLOOR = 0.84
 
 
 def test_frozen_set_recall_and_false_alarms(frozen_results):
@@ -169,6 +170,16 @@ def test_frozen_set_recall_and_false_alarms(frozen_results):
     assert not_flagged >= NOT_FLAGGED_FLOOR, f"harmless not flagged {not_flagged:.3f}"
 
 
-def test_frozen_set_non_english_crises_get_the_english_only_line(frozen_results):
+def test_frozen_set_every_crisis_category_and_language(frozen_results):
+    """No category of crisis message below 0.9 recall, non-English included (each holds about 10)."""
+    by_category: dict[str, list[bool]] = {}
+    for row, check in frozen_results:
+        if row["crisis"]:
+            by_category.setdefault(row["category"], []).append(check.crisis)
+    low = {name: sum(flags) / len(flags) for name, flags in by_category.items() if sum(flags) / len(flags) < 0.9}
+    assert not low, low
+
+
+def test_frozen_set_non_english_messages_get_the_english_only_line(frozen_results):
     non_english = [check for row, check in frozen_results if row["lang"] != "en"]
-    assert sum(check.language != "en" for check in non_english) / len(non_english) >= 0.9
+    assert sum(check.language != "en" for check in non_english) / len(non_english) >= 0.95
