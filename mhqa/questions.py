@@ -76,16 +76,20 @@ def _from_csv(text: str, name: str) -> list[Question]:
     return questions
 
 
+def json_lines(text: str, name: str, hint: str = ""):
+    """(line number, value) of each non-blank line of JSON Lines; a line that is not JSON is a usage error."""
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.strip():
+            try:
+                yield number, json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise UsageError(f"{name} line {number}: not JSON ({exc.msg}){hint}") from None
+
+
 def _from_jsonl(text: str, name: str) -> list[Question]:
     """One object per line with a string `question` and an optional string `section`."""
     questions = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise UsageError(f"{name} line {number}: not JSON ({exc.msg})") from None
+    for number, row in json_lines(text, name):
         if not isinstance(row, dict) or not isinstance(row.get("question"), str):
             raise UsageError(f"{name} line {number}: expected an object with a string 'question'")
         section = row.get("section")

@@ -13,7 +13,6 @@ An educator reruns it after each re-index and reprints only what changed.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from .faq import FaqProgress
 from .session import open_session
 from .settings import Settings
 from .chroma import UNITS
+from .questions import json_lines
 from .store import Generation
 
 UNCHANGED, CHANGED, NOW_REFUSED, QUOTE_GONE = "unchanged", "changed", "now refused", "quote gone"
@@ -65,13 +65,7 @@ def read_sheet(path: Path) -> list[OldAnswer]:
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read the sheet {path}: {exc}") from None
     answers = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise UsageError(f"{path} line {number}: not JSON ({exc.msg}); --recheck reads a sheet written with -o SHEET.jsonl") from None
+    for number, row in json_lines(text, str(path), "; --recheck reads a sheet written with -o SHEET.jsonl"):
         citations = row.get("citations") if isinstance(row, dict) else None
         if (
             not isinstance(row, dict) or not isinstance(row.get("question"), str) or row.get("status") not in ("answered", "refused")
