@@ -10,7 +10,7 @@ import pytest
 from mhqa.evidence import is_statement, leans_back
 from mhqa.focus import asks_for, is_yes_no, rarity, read_question, supports
 from mhqa.policy import FITTED_FILE, SIGNALS, fitted
-from mhqa.store import UNITS
+from mhqa.chroma import UNITS
 
 
 @pytest.fixture(scope="module")
