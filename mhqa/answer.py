@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .crisis import CrisisCheck
-from .evidence import Evidence
+from .policy import Evidence
 from .policy import answers, refusal_reason
 from .retrieve import Hits, Passage, Sentence
 

@@ -168,6 +168,8 @@ def _foreign_fiction() -> frozenset[str]:
     return frozenset(_lexicon()["fiction"]["words"])
 
 
+_MARKUP = re.compile(r"!?\[([^\]]{0,200})\]\([^)]{0,500}\)|<[^<>]{1,80}>")  # [text](url), ![alt](src), <b>
+_URL = re.compile(r"\b(?:https?://|www\.)\S+")
 _LEET = str.maketrans("013457@$", "oieastas")
 _LEET_WORD = re.compile(r"\b[a-z]*[a-z][0-9@$]+[a-z][a-z0-9@$]*\b")
 _TOKEN = re.compile(r"[a-z][a-z']*")
@@ -188,10 +190,13 @@ def _respell(token: str) -> str:
 
 
 def normalise(text: str) -> str:
-    """The message as the rules and the classifier read it: folded, slang expanded, spelling restored."""
+    """The message as the rules and the classifier read it: folded, markup and addresses reduced to
+    their words, slang expanded, spelling restored."""
     for emoji, word in _lexicon()["emoji"].items():
         text = text.replace(emoji, f" {word} ")
     text = fold(text)
+    text = _MARKUP.sub(lambda m: f" {m.group(1) or ''} ", text)  # links and tags carry no crisis meaning; their words may
+    text = _URL.sub(" link ", text)
     text = _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), text)
     text = re.sub(r"([a-z])\1{2,}", r"\1\1", text)  # "diiiie" -> "diie"; _respell tries "die"
     pattern, table = _expansions()
@@ -202,9 +207,16 @@ def normalise(text: str) -> str:
 
 
 def sentences(normalised: str) -> list[str]:
-    """The message's sentences, and the whole message when it has several (a plan may span two)."""
+    """The message's sentences, and the whole message when it has several (a plan may span two).
+
+    A piece of one or two words ("click x", "ok.") is read only within the whole message: alone,
+    out of its context, the classifier's reading of it is noise. A message that is itself that
+    short ("help pills", "kms") is read as it is.
+    """
     parts = [p.strip() for p in re.split(r"(?<=[.!?])\s+|\s*\n+\s*|\s*;\s*", normalised) if len(p.strip()) > 1]
-    return parts + [normalised] if len(parts) > 1 else parts or [normalised]
+    if len(parts) <= 1:
+        return parts or [normalised]
+    return [p for p in parts if len(p.split()) >= 3] + [normalised]
 
 
 # Rules: what a classifier must never miss. Each needs the first person (or a named means) and

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from .answer import Answer
 from .errors import UsageError
+from .policy import fitted
 
 REQUIRED_REFUSAL = 1.0
 
@@ -238,7 +239,7 @@ def calibrate_and_score(settings, dataset: Path, split: str | None, calibrate: b
         check_writable(config, "the calibrated threshold to the config file")
     with open_session(settings, progress) as session:
         outcomes = run_questions(session, items)
-    threshold = settings.min_evidence
+    threshold = fitted().threshold if settings.min_evidence is None else settings.min_evidence
     calibrated = None
     if calibrate:
         calibrated = threshold = choose_threshold([o.answer.evidence for o in outcomes if o.item.scored and not o.item.answerable])

@@ -22,14 +22,14 @@ first page does not. A sentence that leans on the one before it ("However, ...",
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from .chunk import LIST
 from .focus import states_focus, supports
-from .lexical import tokenize
-from .retrieve import Hits, Sentence
+from .lexical import term_share, tokenize
+from .policy import Evidence, judge
+from .retrieve import Hits, Sentence, in_context
 
 MMR_LAMBDA = 0.75
 TERM_BONUS = 0.15
@@ -43,14 +43,6 @@ RELATIVE_FLOOR = 0.10  # a sentence this much weaker than the best is not added
 ABSOLUTE_FLOOR = 0.30
 WORD_BUDGET = 90
 MAX_PAGES = 2
-
-
-@dataclass
-class Evidence:
-    sentences: list[Sentence]  # chosen, in answer order
-    score: float = 0.0
-    signals: dict[str, float] = field(default_factory=dict)
-    expected: str | None = None  # the kind of fact the question asks for, if any
 
 
 # Sentences that point elsewhere ("Learn more about...", "visit www...") say nothing themselves.
@@ -105,21 +97,6 @@ def reading_grade(text: str) -> float:
 
 def _normalised(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
-
-
-def term_share(terms: set[str], text: str, weights: dict[str, float] | None = None) -> float:
-    """Share of `terms` that `text` uses, each weighted by `weights` (1 when not given)."""
-    if not terms:
-        return 0.0
-    found = set(tokenize(text))
-    weight = (lambda t: weights.get(t, 0.0)) if weights else (lambda t: 1.0)
-    total = sum(weight(t) for t in terms)
-    return sum(weight(t) for t in terms & found) / total if total else 0.0
-
-
-def in_context(sentence: Sentence) -> str:
-    """The sentence with its document's title and section: what it is about."""
-    return f"{sentence.passage.title} {sentence.passage.section} {sentence.text}"
 
 
 def select_sentences(hits: Hits, max_sentences: int, word_budget: int = WORD_BUDGET) -> list[Sentence]:
@@ -262,8 +239,6 @@ def _complete_introductions(chosen: list[Sentence], hits: Hits, word_budget: int
 
 def assess(hits: Hits, max_sentences: int) -> Evidence:
     """Choose the answer sentences and score them (policy.py)."""
-    from .policy import judge
-
     sentences = select_sentences(hits, max_sentences)
     score, signals = judge(hits, sentences)
     return Evidence(sentences, score, signals, hits.reading.asks)

@@ -147,3 +147,13 @@ def save_atomically(folder: Path, *parts) -> None:
             return
         shutil.rmtree(folder, ignore_errors=True)  # a damaged copy
         os.replace(scratch, folder)
+
+
+def term_share(terms: set[str], text: str, weights: dict[str, float] | None = None) -> float:
+    """Share of `terms` that `text` uses, each weighted by `weights` (1 when not given)."""
+    if not terms:
+        return 0.0
+    found = set(tokenize(text))
+    weight = (lambda t: weights.get(t, 0.0)) if weights else (lambda t: 1.0)
+    total = sum(weight(t) for t in terms)
+    return sum(weight(t) for t in terms & found) / total if total else 0.0

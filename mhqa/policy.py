@@ -24,18 +24,29 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from .focus import FACT_WORDS, states_focus, supports
 from .language import RESOURCES
+from .lexical import term_share
+from .retrieve import in_context
 
 if TYPE_CHECKING:
-    from .evidence import Evidence
     from .retrieve import Hits, Sentence
 
 FITTED_FILE = RESOURCES / "evidence.json"
+
+
+@dataclass
+class Evidence:
+    """The sentences chosen to answer (evidence.py) and the policy's judgment of them."""
+
+    sentences: "list[Sentence]"  # chosen, in answer order
+    score: float = 0.0
+    signals: dict[str, float] = field(default_factory=dict)
+    expected: str | None = None  # the kind of fact the question asks for, if any
 SIGNALS = ("best", "weak", "passage", "agreement", "unknown", "missing_focus", "focus_unstated", "uncovered", "type_gap")
 WEAK_BELOW = 0.6
 MENTION_RARITY = 0.3  # unknown words at least this rare are named in a refusal's reason
@@ -55,8 +66,6 @@ def fitted() -> Fitted:
 
 
 def signals(hits: "Hits", sentences: "list[Sentence]") -> dict[str, float]:
-    from .evidence import in_context, term_share
-
     reading = hits.reading
     content = len(reading.words)
     chosen_text = " ".join(s.text for s in sentences)

@@ -181,3 +181,8 @@ class Searcher:
                 )
             )
         return sentences
+
+
+def in_context(sentence: Sentence) -> str:
+    """The sentence with its document's title and section: what it is about."""
+    return f"{sentence.passage.title} {sentence.passage.section} {sentence.text}"

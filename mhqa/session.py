@@ -21,6 +21,7 @@ from .errors import ModelMismatch, UsageError
 from .evidence import assess
 from .indexer import Progress, run_index
 from .model import describe_model
+from .policy import fitted
 from .register import source_facts
 from .retrieve import Searcher, lexical_index
 from .settings import Settings, bundled_model_path, check_writable
@@ -39,6 +40,7 @@ class Session:
         self.crisis = crisis
         self.resources = resources_for(settings.crisis_region, settings.crisis_lines, settings.crisis_emergency).text()
         self.indexed = indexed  # this process built the index before opening it (so it wrote to disk)
+        self.threshold = fitted().threshold if settings.min_evidence is None else settings.min_evidence
         # Cited facts come from the manifest (the register as of indexing): no PDF or register is read per question.
         self._sources = {name: (record.sha256, source_facts(record)) for name, record in generation.manifest.by_name().items()}
         self._today = date.today()
@@ -54,7 +56,7 @@ class Session:
         crisis = self.crisis.check(text)  # first, on what the person typed
         hits = self.searcher.search(text, passages=max(self.settings.top_k, MIN_PASSAGES))
         evidence = assess(hits, max_sentences or self.settings.max_sentences)
-        threshold = self.settings.min_evidence if min_evidence is None else min_evidence
+        threshold = min_evidence if min_evidence is not None else self.threshold
         answer = compose(question, evidence, hits, threshold, crisis, self.resources, max_citations=self.settings.top_k)
         self._cite_sources(answer)
         if self.settings.log_file:

@@ -16,12 +16,6 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .errors import SettingsError
-from .policy import fitted
-
-# The refusal policy's threshold (policy.py, fitted by bench/fit_evidence.py); a config file,
-# the environment or --min-evidence may set another. `mhqa eval DATASET --calibrate` chooses
-# one on a user's own labelled set.
-CALIBRATED_MIN_EVIDENCE = fitted().threshold
 
 
 def bundled_model_path() -> Path:
@@ -54,7 +48,9 @@ class Settings:
     collection: str = "mhqa"
     top_k: int = 5
     max_sentences: int = 3
-    min_evidence: float = CALIBRATED_MIN_EVIDENCE
+    # None: the refusal policy's fitted threshold (policy.fitted(), by bench/fit_evidence.py); a config
+    # file, the environment or --min-evidence may set another; `eval --calibrate` chooses one on your set.
+    min_evidence: float | None = None
     chunk_tokens: int = 200
     chunk_overlap: int = 1
     lock_wait: float = 10.0
@@ -197,7 +193,7 @@ def _validate(s: Settings) -> None:
         raise SettingsError("top_k must be between 1 and 50")
     if not 1 <= s.max_sentences <= 20:
         raise SettingsError("max_sentences must be between 1 and 20")
-    if not 0.0 <= s.min_evidence <= 1.0:
+    if s.min_evidence is not None and not 0.0 <= s.min_evidence <= 1.0:
         raise SettingsError("min_evidence must be between 0 and 1")
     if not 32 <= s.chunk_tokens <= 254:
         raise SettingsError("chunk_tokens must be between 32 and 254 (the model reads 256 word pieces)")

@@ -11,6 +11,7 @@ import os
 import pty
 import re
 import select
+import signal
 import stat
 import sys
 import time
@@ -32,6 +33,7 @@ class Terminal:
     def __init__(self, args: list[str], env: dict[str, str]):
         self.pid, self.fd = pty.fork()
         if self.pid == 0:  # the child: become `mhqa` at once
+            signal.signal(signal.SIGINT, signal.SIG_DFL)  # a suite run in the background ignores SIGINT; Ctrl-C must reach mhqa
             os.chdir(ROOT)
             os.execve(sys.executable, [sys.executable, "-m", "mhqa", *args], env)
         self.screen = ""  # everything printed so far, escape sequences removed

@@ -44,6 +44,8 @@ def detector():
         ("💊💊 tonight", "pills pills tonight"),
         ("Médicaments", "medicaments"),  # folded, not translated
         ("the sherpa crossed the col", "the sherpa crossed the col"),  # rare real words are left alone
+        ("what is <b>dmdd</b>? [see](http://x.example/a) ok", "what is dmdd ? see ok"),  # markup and addresses
+        ("my note is at https://paste.example/x", "my note is at link"),
     ],
 )
 def test_normalise(raw, normalised):
@@ -55,6 +57,7 @@ def test_sentences_add_the_whole_message_when_there_are_several():
         "how do i renew my passport.", "i took all of my pills", "how do i renew my passport. i took all of my pills"
     ]
     assert crisis.sentences("just one") == ["just one"]
+    assert crisis.sentences("what is dmdd? click here. ok") == ["what is dmdd?", "what is dmdd? click here. ok"]  # fragments only in context
 
 
 # --- rules: first person, now; never a past, recovered or fictional account ---------------------

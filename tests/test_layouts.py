@@ -111,7 +111,8 @@ def test_table_rows_are_units_of_their_own(layout_index):
 )
 def test_answers_cite_the_right_page(layout_index, mhqa, question, source, page, phrase):
     corpus, index = layout_index
-    run = mhqa("ask", question, "--corpus", corpus, "--index", index, "--json")
+    # The threshold is fitted on the shipped corpus; these five small files test pages, not refusals.
+    run = mhqa("ask", question, "--corpus", corpus, "--index", index, "--json", "--min-evidence", "0.5")
     [answer] = run.json_lines()
     assert answer["status"] == "answered", answer["reason"]
     first = answer["citations"][0]

@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 
 from mhqa.errors import SettingsError
-from mhqa.settings import CALIBRATED_MIN_EVIDENCE, load_settings, write_setting
+from mhqa.settings import load_settings, write_setting
 
 
 def test_defaults(tmp_path):
     settings = load_settings({}, env={}, cwd=tmp_path)
     assert settings.corpus == Path("corpus") and settings.index == Path("index")
-    assert settings.min_evidence == CALIBRATED_MIN_EVIDENCE and settings.top_k == 5 and not settings.uses_server
+    assert settings.min_evidence is None and settings.top_k == 5 and not settings.uses_server
 
 
 def test_precedence_config_then_environment_then_flags(tmp_path):
