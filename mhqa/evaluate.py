@@ -198,6 +198,7 @@ def score(outcomes: list[Outcome], threshold: float) -> EvalReport:
         "doc_recall@5": _share([doc_at(o, 5) for o in answerable]),
         "page_recall@5": _share([page_at(o, 5) for o in answerable]),
         "first_citation_on_gold_page": _share([page_at(o, 1) for o in answerable]),
+        "any_citation_on_gold_page": _share([answered(o) and any((c.source, c.page) in o.item.gold for c in o.answer.citations) for o in answerable]),
         "mrr": sum(reciprocal_rank(o) for o in answerable) / len(answerable) if answerable else float("nan"),
         "answered_answerable": _share([answered(o) for o in answerable]),
         "refused_unanswerable": _share([not answered(o) for o in unanswerable]),

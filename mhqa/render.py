@@ -196,6 +196,7 @@ _METRIC_NAMES = {
     "doc_recall@5": "document recall @5",
     "page_recall@5": "page recall @5",
     "first_citation_on_gold_page": "first citation on a gold page",
+    "any_citation_on_gold_page": "answered, with a citation on a gold page",
     "mrr": "MRR (document)",
     "answered_answerable": "answerable questions answered",
     "refused_unanswerable": "unanswerable questions refused",
