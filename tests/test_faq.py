@@ -42,16 +42,16 @@ QUESTIONS_TXT = f"""# Questions for a parent evening (comments and blank lines a
 
 ## Anxiety
 {SOCIAL}
+{HELP}
 {UNCOVERED}
 {CRISIS}
-{HELP}
 
 ## Mood
 {DMDD}
 {INJECTED}
 """
 # (question, section) in input order, as the .txt above states them
-ROWS = [(PANIC, None), (SOCIAL, "Anxiety"), (UNCOVERED, "Anxiety"), (CRISIS, "Anxiety"), (HELP, "Anxiety"), (DMDD, "Mood"), (INJECTED, "Mood")]
+ROWS = [(PANIC, None), (SOCIAL, "Anxiety"), (HELP, "Anxiety"), (UNCOVERED, "Anxiety"), (CRISIS, "Anxiety"), (DMDD, "Mood"), (INJECTED, "Mood")]
 ON_SHEET = [q for q, _ in ROWS if q != CRISIS]
 
 
@@ -287,7 +287,7 @@ def test_markdown_is_the_default_on_stdout(md_run, answers):
     for line in re.sub(r" \[\d+\]", "", first).splitlines():
         assert line.strip().lstrip("• ") in page.text
     # the summary went to stderr, with the crisis line reported to the educator
-    assert "left out" in md_run.stderr and "line 7" in md_run.stderr and "standard output" in md_run.stderr
+    assert "left out" in md_run.stderr and "line 8" in md_run.stderr and "standard output" in md_run.stderr
 
 
 def test_markdown_escapes_questions(md_run):
