@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .crisis import CrisisCheck
-from .evidence import FACT_WORDS, Evidence
+from .evidence import Evidence
+from .policy import answers, refusal_reason
 from .retrieve import Hits, Passage, Sentence
 
 REFUSAL = "The vetted sources do not answer this question."
@@ -116,7 +117,7 @@ def _passage_pages(hits: Hits) -> list[tuple[str, int]]:
 
 
 def _compose(question: str, evidence: Evidence, hits: Hits, threshold: float, crisis: bool, max_citations: int) -> Answer:
-    if evidence.sentences and evidence.score >= threshold:
+    if answers(evidence, threshold):
         citations: dict[tuple[str, int], Citation] = {}
         quoted: dict[tuple[str, int], list[Sentence]] = {}
         sentences: list[tuple[str, int]] = []
@@ -159,14 +160,3 @@ def closest(hits: Hits, count: int = 3) -> list[Citation]:
         Citation(n, s.passage.file, s.passage.title, s.page, s.text, s.similarity, _context(s.passage, s.page, [s]))
         for n, s in enumerate(ranked, 1)
     ]
-
-
-def refusal_reason(evidence: Evidence, hits: Hits, threshold: float) -> str:
-    reasons = [f"evidence {evidence.score:.2f} is below the threshold {threshold:.2f}"]
-    if hits.unknown:
-        reasons.append("the sources never mention " + ", ".join(f"'{word}'" for word in hits.unknown[:4]))
-    if evidence.signals.get("type_gap"):
-        reasons.append(f"the question asks for {FACT_WORDS[evidence.expected or 'number']} and no close passage states one")
-    if evidence.signals.get("best", 0.0) < 0.45 and not hits.unknown:
-        reasons.append(f"the closest passage is only loosely related (similarity {evidence.signals.get('best', 0.0):.2f})")
-    return "; ".join(reasons)

@@ -1,106 +1,54 @@
-"""Stage 7, hits -> evidence: choose the sentences that answer, and score how well they do.
+"""Stage 7, hits -> evidence: choose the sentences that answer; policy.py scores how well they do.
 
-Selection: the candidate sentences of the retrieved passages are ranked by their
-cosine similarity to the question, plus their passage's similarity (context), a
-bonus for sharing the question's terms and one for stating the kind of fact it
-asks for; they are picked by maximal marginal relevance (the answer does not
-repeat itself), from the best sentence's page, stopping when the next sentence
-is much weaker than the best. Sentences that only point elsewhere ("Learn more
-about ...", web addresses) are never chosen.
+Candidates: the sentences of the retrieved passages, except those that cannot answer:
+a question ("Does your child ...?"), a heading or a reference line (no sentence
+punctuation, mostly capitalised words), a navigation line ("Learn more about ...",
+web addresses).
 
-Evidence score (0..1): a logistic combination of signals that separate the
-questions the corpus answers from those it does not (weights fitted on the
-calibration half of tests/data/questions.jsonl by bench/fit_evidence.py):
-  best          cosine similarity of the best sentence to the question
-  weak          how far that similarity is below 0.6 (0 above): a low one is damning
-  passage       cosine similarity of the best passage (chunk)
-  agreement     overlap of the dense and lexical top-5 passages
-  unknown       share of the question's content words the corpus never uses
-  rare_unknown  1 when one of those is not a common English word either (a topic
-                the corpus lacks: "dyslexia", "psilocybin"), not a stray "grandpa"
-  uncovered     1 when the chosen sentences share none of the question's terms
-  type_gap      1 when the question asks for a dose, percentage, number, duration,
-                age, frequency, cost, name, person or ranking and no chosen
-                sentence states one
+Rank: cosine similarity to the question, plus the passage's similarity (context),
+a bonus for sharing the question's terms, one for stating the kind of fact it asks
+for, one (for a yes/no question) for stating its predicate, and a penalty for not
+naming its focus (focus.py; a sentence names it when it, or its document's title
+or section, does). Near ties go to the easier sentence (lower reading grade).
+
+Choice: by maximal marginal relevance (the answer does not repeat itself), from
+the best sentence's page, stopping when the next sentence is much weaker than the
+best. A second page may add a sentence when it states the asked-for fact and the
+first page does not. A sentence that leans on the one before it ("However, ...",
+"This ...", "They ...") is quoted with that sentence or not at all.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .chunk import LIST
+from .focus import states_focus, supports
 from .lexical import tokenize
 from .retrieve import Hits, Sentence
 
 MMR_LAMBDA = 0.75
 TERM_BONUS = 0.15
 TYPE_BONUS = 0.1  # for a sentence stating the kind of fact the question asks for
+PREDICATE_BONUS = 0.2  # for a sentence stating what the question asks about its focus (its predicate)
+FOCUS_PENALTY = 0.15  # for a sentence that does not name the question's focus
 PASSAGE_WEIGHT = 0.7  # weight of the sentence's passage similarity (its context) in its rank
+READING_TIE = 0.002  # per reading grade: decides near ties only
 RELATIVE_FLOOR = 0.10  # a sentence this much weaker than the best is not added
-OTHER_PAGE_FLOOR = 0.0  # ... and from another page than the best, only if as strong (so answers cite one page)
 ABSOLUTE_FLOOR = 0.30
 WORD_BUDGET = 90
-WEAK_BELOW = 0.6
-
-# Fitted weights (intercept first); see the module doc.
-WEIGHTS = {"bias": -4.505, "best": 4.94, "passage": 5.517, "unknown": -3.784, "type_gap": -5.443, "agreement": 4.107, "weak": -4.081, "uncovered": -1.437, "rare_unknown": -2.143}
+MAX_PAGES = 2
 
 
 @dataclass
 class Evidence:
     sentences: list[Sentence]  # chosen, in answer order
-    score: float
+    score: float = 0.0
     signals: dict[str, float] = field(default_factory=dict)
     expected: str | None = None  # the kind of fact the question asks for, if any
-
-
-# --- what kind of fact a question asks for ---------------------------------------------------
-
-# (kind, question pattern, pattern a supporting sentence must match), tried in this order.
-_NUMBER_WORDS = r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|hundred|dozen|half)"
-_FACT_TYPES = [
-    ("cost", r"\b(cost|costs|price|how much .{0,40}\b(pay|charge|spend)|covered by insurance|insurance cover)", r"\$\s?\d|\bdollars?\b|\b(cost|price|insurance)\b"),
-    ("dose", r"\b(dose|dosage|doses|mg|milligrams?|iu|units|how much .{0,30}\b(take|give|prescribe))\b", r"\b\d+(\.\d+)?\s?(mg|milligrams?|micrograms?|mcg|iu|units)\b"),
-    ("percentage", r"\b(percent|percentage|%|what share|what proportion|what fraction|how many (people|adults|children|kids|women|men|teens|americans|patients|moms|mothers)|how common|prevalence|success rate|recovery rate|rate of)\b", rf"\d+(\.\d+)?\s?(%|percent)|\b{_NUMBER_WORDS}[\d,]*\s+(\w+\s+){{0,2}}(in|out of|of|per)\s+(every\s+)?{_NUMBER_WORDS}[\d,]*\b|\b(million|billion|majority|minority|half of|third of|quarter of)\b"),
-    ("frequency", r"\b(how often|how frequently|how many times)\b", rf"\b(daily|weekly|monthly|yearly|annually|every (day|week|month|year|\d+)|{_NUMBER_WORDS} times? (a|per|each)|once (a|per)|twice)\b"),
-    ("age", r"\b(what age|which age|how old|at what age|age of onset|youngest age|minimum age|ages? (does|do|can|is)|by what age)\b", r"\b(ages?|aged)\b|\b\d+\s?(years?|-year)[- ]old\b|\b(teens?|childhood|adolescen\w*|early adulthood|infancy|preschool)\b"),
-    ("duration", r"\b(how long|how many (weeks|months|years|days|hours|minutes|sessions)|how soon|how quickly|how fast|duration)\b", rf"\b({_NUMBER_WORDS}|a|an|a couple of|a few|several|few|many)\s?(-|–|−|to)?\s?{_NUMBER_WORDS}?\s?(minutes?|hours?|days?|weeks?|months?|years?|sessions?)\b"),
-    ("number", r"\b(how many|number of|how much)\b", rf"\b{_NUMBER_WORDS}\b"),
-    ("person", r"\b(who (developed|invented|created|discovered|founded|wrote|first)|whose|named after)\b", r"\b(Dr\.|[A-Z][a-z]+ [A-Z][a-z]+ (developed|created|invented|founded))"),
-    ("comparison", r"\b(best|most effective|safest|first choice|least \w+)\b|\b(better|worse|safer|stronger) than\b|\bwhich .{0,40}\b(or|versus|vs)\b|\b(or|versus|vs\.?) \w+ (better|safer|best)\b", r"\b(best|better|most effective|more effective|less effective|gold standard|first[- ]line|first choice|preferred|superior|least|fewer|compared (to|with)|than)\b"),
-    ("name", r"\b(which (drug|medication|medicine|ssri|snri|antidepressant|antipsychotic|brand|pill|app|test|one)|what (brand|drug|medication|medicine) name|names? of)\b", r"\b[a-z]{3,}(?:xetine|traline|pine|pion|olone|pram|zepam|zolam|thium|proate|idone|azole|amine|apine|etine|ipramine|ine)\b"),
-]
-
-
-FACT_WORDS = {
-    "cost": "a cost", "dose": "a dose", "percentage": "a percentage or rate", "frequency": "how often",
-    "age": "an age", "duration": "a duration", "number": "a number", "person": "a person's name",
-    "comparison": "a ranking or comparison", "name": "a specific name",
-}
-
-
-def expected_fact(question: str) -> str | None:
-    """The kind of fact the question asks for (a dose, a percentage, a name...), if any."""
-    lowered = question.lower()
-    yes_no = re.match(r"\W*(why|is it true|should|can|could|does|do|is|are)\b", lowered)
-    for kind, asks, _ in _FACT_TYPES:
-        if re.search(asks, lowered) and (not yes_no or kind == "comparison"):
-            return kind  # a reason or a yes/no asks for no figure, but "is X or Y better" asks for a ranking
-    return None
-
-
-def _supports(kind: str, text: str, question: str) -> bool:
-    """Whether `text` states a fact of that kind (a name must be one the question did not give)."""
-    pattern = next(supports for name, _, supports in _FACT_TYPES if name == kind)
-    flags = 0 if kind == "person" else re.IGNORECASE
-    if kind == "name":
-        asked = set(re.findall(r"[a-z]+", question.lower()))
-        return any(word not in asked for word in re.findall(pattern, text.lower()))
-    return bool(re.search(pattern, text, flags))
 
 
 # Sentences that point elsewhere ("Learn more about...", "visit www...") say nothing themselves.
@@ -109,10 +57,45 @@ _NAVIGATION = re.compile(
     r"visit|find (tips|more|out|additional)|download|order|call 1-|contact us|see (the|our|www))|www\.|https?://|\.gov\b|\.org\b",
     re.IGNORECASE,
 )
+# A sentence that starts by pointing back ("However, ...", "This ...", "They ...") needs the one before it.
+_LEANS_BACK = re.compile(
+    r"^(however|but|also|in addition|additionally|moreover|furthermore|therefore|thus|instead|still|otherwise|"
+    r"for (example|instance)|as a result|because of this|in (some|these|such|those) cases|"
+    r"(this|that|these|those|such|it|its|they|their|them|he|she|his|her)\b)",
+    re.IGNORECASE,
+)
 
 
 def is_navigation(text: str) -> bool:
     return bool(_NAVIGATION.search(text)) and len(text.split()) < 40
+
+
+def is_statement(text: str) -> bool:
+    """Whether a unit can answer: not a question, a heading or a reference line."""
+    body = text.rstrip("\"”’') ")
+    if body.endswith("?"):
+        return False
+    if "\n" in text:  # a list with its introduction
+        return True
+    words = re.findall(r"[A-Za-z][A-Za-z'’-]*", text)
+    if not words:
+        return False
+    capitals = sum(w[0].isupper() for w in words) / len(words)
+    return body.endswith((".", "!", ":", ";")) or (capitals < 0.5 and len(words) >= 6)
+
+
+def leans_back(text: str) -> bool:
+    return bool(_LEANS_BACK.match(text.lstrip("\"“‘(• ")))
+
+
+def reading_grade(text: str) -> float:
+    """Flesch-Kincaid grade, syllables counted as vowel groups: enough to break a tie."""
+    words = re.findall(r"[A-Za-z]+", text)
+    if not words:
+        return 0.0
+    syllables = sum(max(1, len(re.findall(r"[aeiouy]+", w.lower())) - (w.lower().endswith("e") and len(w) > 3)) for w in words)
+    sentences = max(1, len(re.findall(r"[.!?](\s|$)", text)) + text.count("\n"))
+    return 0.39 * len(words) / sentences + 11.8 * syllables / len(words) - 15.59
 
 
 # --- selection -----------------------------------------------------------------------------
@@ -122,33 +105,48 @@ def _normalised(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
 
 
-def _term_share(terms: set[str], text: str) -> float:
-    return len(terms & set(tokenize(text))) / len(terms) if terms else 0.0
+def term_share(terms: set[str], text: str, weights: dict[str, float] | None = None) -> float:
+    """Share of `terms` that `text` uses, each weighted by `weights` (1 when not given)."""
+    if not terms:
+        return 0.0
+    found = set(tokenize(text))
+    weight = (lambda t: weights.get(t, 0.0)) if weights else (lambda t: 1.0)
+    total = sum(weight(t) for t in terms)
+    return sum(weight(t) for t in terms & found) / total if total else 0.0
 
 
-def select_sentences(hits: Hits, max_sentences: int, expected: str | None, word_budget: int = WORD_BUDGET) -> list[Sentence]:
-    """The few sentences that best answer, best first then in document order, without repeats.
+def in_context(sentence: Sentence) -> str:
+    """The sentence with its document's title and section: what it is about."""
+    return f"{sentence.passage.title} {sentence.passage.section} {sentence.text}"
 
-    When the question asks for a kind of fact (a duration, a dose...), sentences that
-    state one rank higher.
-    """
-    terms = set(hits.terms)
+
+def select_sentences(hits: Hits, max_sentences: int, word_budget: int = WORD_BUDGET) -> list[Sentence]:
+    """The few sentences that best answer, best first then in document order, without repeats (module doc)."""
+    reading = hits.reading
+    expected = reading.asks
+    terms, predicate = set(reading.terms), set(reading.predicate)
     seen: set[str] = set()
     candidates: list[tuple[float, Sentence]] = []
     for sentence in sorted(hits.sentences, key=lambda s: -s.similarity):
         key = _normalised(sentence.text)
-        if key in seen or (len(key.split()) < 4 and sentence.kind != LIST) or is_navigation(sentence.text):
+        if key in seen or (len(key.split()) < 4 and sentence.kind != LIST) or is_navigation(sentence.text) or not is_statement(sentence.text):
             continue
         seen.add(key)
         context = sentence.passage.dense if sentence.passage.dense is not None else 0.0
-        relevance = sentence.similarity + TERM_BONUS * _term_share(terms, sentence.text) + PASSAGE_WEIGHT * context
-        if expected and _supports(expected, sentence.text, hits.question):
+        relevance = sentence.similarity + TERM_BONUS * term_share(terms, in_context(sentence), hits.weights) + PASSAGE_WEIGHT * context
+        if expected and supports(expected, sentence.text, hits.question):
             relevance += TYPE_BONUS
+        if predicate:
+            relevance += PREDICATE_BONUS * term_share(predicate, f"{sentence.passage.section} {sentence.text}", hits.weights)
+        if not states_focus(reading.focus, in_context(sentence)):
+            relevance -= FOCUS_PENALTY
+        relevance -= READING_TIE * reading_grade(sentence.text)
         candidates.append((relevance, sentence))
     if not candidates:
         return []
     candidates.sort(key=lambda pair: -pair[0])
     best_score = candidates[0][0]
+    first_page = _page(candidates[0][1])
     chosen: list[tuple[float, Sentence]] = [candidates[0]]
     words = len(candidates[0][1].text.split())
     remaining = candidates[1:]
@@ -162,8 +160,8 @@ def select_sentences(hits: Hits, max_sentences: int, expected: str | None, word_
         remaining.remove(pick)
         if pick[0] < max(best_score - RELATIVE_FLOOR, ABSOLUTE_FLOOR):
             break
-        same_page = (pick[1].passage.file, pick[1].page) == (chosen[0][1].passage.file, chosen[0][1].page)
-        if not same_page and pick[0] < best_score - OTHER_PAGE_FLOOR:
+        pages = {_page(s) for _, s in chosen}
+        if _page(pick[1]) not in pages and not _adds_fact(pick[1], chosen, hits, len(pages)):
             continue
         if float((vectors @ pick[1].vector).max()) > 0.92:
             continue  # says the same thing in other words
@@ -171,9 +169,54 @@ def select_sentences(hits: Hits, max_sentences: int, expected: str | None, word_
             continue
         chosen.append(pick)
         words += len(pick[1].text.split())
+    if expected and not any(supports(expected, s.text, hits.question) for _, s in chosen):
+        extra = _fact_from_second_page(candidates, chosen, hits, best_score, first_page)
+        if extra is not None:
+            chosen.append(extra)
     first, rest = chosen[0][1], [s for _, s in chosen[1:]]
     rest.sort(key=lambda s: (s.passage.file, s.unit))
-    return _complete_introductions([first, *rest], hits, word_budget)
+    return _complete_introductions(_with_antecedents([first, *rest], hits), hits, word_budget)
+
+
+def _page(sentence: Sentence) -> tuple[str, int]:
+    return sentence.passage.file, sentence.page
+
+
+def _adds_fact(sentence: Sentence, chosen: list[tuple[float, Sentence]], hits: Hits, pages: int) -> bool:
+    """A sentence from another page joins only if it states the asked-for fact the chosen ones lack."""
+    expected = hits.reading.asks
+    if pages >= MAX_PAGES or not expected or not supports(expected, sentence.text, hits.question):
+        return False
+    return not any(supports(expected, s.text, hits.question) for _, s in chosen)
+
+
+def _fact_from_second_page(candidates, chosen, hits: Hits, best_score: float, first_page) -> tuple[float, Sentence] | None:
+    """The best sentence of another page that states the asked-for fact, if nearly as strong as the best."""
+    taken = {id(s) for _, s in chosen}
+    for relevance, sentence in candidates:
+        if relevance < best_score - RELATIVE_FLOOR:
+            return None
+        if id(sentence) in taken or _page(sentence) == first_page:
+            continue
+        if supports(hits.reading.asks, sentence.text, hits.question) and states_focus(hits.reading.focus, in_context(sentence)):
+            return relevance, sentence
+    return None
+
+
+def _with_antecedents(chosen: list[Sentence], hits: Hits) -> list[Sentence]:
+    """A sentence that leans on the one before it comes with it (the unit before, on its page), or not at all."""
+    by_unit = {(s.passage.file, s.unit): s for s in hits.sentences}
+    out: list[Sentence] = []
+    for sentence in chosen:
+        if leans_back(sentence.text):
+            previous = by_unit.get((sentence.passage.file, sentence.unit - 1))
+            if previous is None or previous.page != sentence.page or not is_statement(previous.text):
+                continue
+            if previous not in out:
+                out.append(previous)
+        if sentence not in out:
+            out.append(sentence)
+    return out
 
 
 _INTRODUCES = re.compile(r":$|\b(listed below|the following|as follows)\b", re.IGNORECASE)
@@ -200,26 +243,10 @@ def _complete_introductions(chosen: list[Sentence], hits: Hits, word_budget: int
     return out
 
 
-# --- score ---------------------------------------------------------------------------------
-
-
 def assess(hits: Hits, max_sentences: int) -> Evidence:
-    """Choose the answer sentences and compute the evidence score with its signals."""
-    expected = expected_fact(hits.question)
-    sentences = select_sentences(hits, max_sentences, expected)
-    content = len(hits.terms) + len(hits.unknown)
-    chosen_text = " ".join(s.text for s in sentences)
-    signals = {
-        "best": max((s.similarity for s in hits.sentences), default=0.0),
-        "passage": max((p.dense for p in hits.passages if p.dense is not None), default=0.0),
-        "coverage": _term_share(set(hits.terms), chosen_text) * (len(hits.terms) / content if content else 0.0),
-        "unknown": len(hits.unknown) / content if content else 1.0,
-        "type_gap": 1.0 if expected and not _supports(expected, chosen_text, hits.question) else 0.0,
-        "agreement": hits.agreement,
-    }
-    signals["weak"] = max(0.0, WEAK_BELOW - signals["best"])  # similarity below this is damning, not just low
-    signals["uncovered"] = 1.0 if signals["coverage"] == 0.0 else 0.0
-    signals["rare_unknown"] = 1.0 if hits.unknown_rare else 0.0  # a technical word the corpus never uses
-    z = WEIGHTS["bias"] + sum(weight * signals[name] for name, weight in WEIGHTS.items() if name != "bias")
-    score = 1.0 / (1.0 + math.exp(-z)) if sentences else 0.0
-    return Evidence(sentences, score, signals, expected)
+    """Choose the answer sentences and score them (policy.py)."""
+    from .policy import judge
+
+    sentences = select_sentences(hits, max_sentences)
+    score, signals = judge(hits, sentences)
+    return Evidence(sentences, score, signals, hits.reading.asks)

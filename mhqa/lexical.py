@@ -7,9 +7,9 @@ question path reads those arrays with numpy and does not import bm25s or scipy
 (about 0.3 s). `tests/test_lexical.py` checks the scores equal bm25s's own.
 
 Tokens: lower case, letters and digits, English stop words dropped, Snowball
-stems (PyStemmer). A question's term the corpus does not know is mapped to the
-nearest known term within a small edit distance, so "antidepresant" still finds
-"antidepressant".
+stems (PyStemmer). A question's typos are corrected before its terms get here
+(focus.py, with symspellpy over the corpus's words), so "antidepresant" still
+finds "antidepressant".
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
-TOKENS_VERSION = 2  # bump when `tokenize` changes: saved BM25 arrays are kept per version
+TOKENS_VERSION = 3  # bump when `tokenize` or the saved files change: saved arrays are kept per version
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 STOP_WORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before being below
@@ -85,18 +85,14 @@ class LexicalIndex:
         top = np.argsort(-scores, kind="stable")[:k]
         return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
 
-    def correct(self, term: str) -> str | None:
-        """The known stem nearest to an unknown `term` (a typo), or None."""
-        if term in self.vocabulary or len(term) < 5 or term.isdigit():
-            return term if term in self.vocabulary else None
-        best, best_distance = None, 3 if len(term) >= 8 else 2
-        for known in self.vocabulary:
-            if abs(len(known) - len(term)) >= best_distance or known[:1] != term[:1]:
-                continue
-            distance = _edit_distance(term, known, best_distance)
-            if distance < best_distance:
-                best, best_distance = known, distance
-        return best
+    def idf(self, terms: Sequence[str]) -> dict[str, float]:
+        """log(chunks / chunks with the term) of each known term: how much finding it says."""
+        out = {}
+        for term in terms:
+            column = self.vocabulary.get(term)
+            if column is not None:
+                out[term] = float(np.log(len(self.ids) / max(1, self.indptr[column + 1] - self.indptr[column])))
+        return out
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -132,8 +128,8 @@ def build_lexical(ids: Sequence[str], texts: Sequence[str]) -> LexicalIndex:
     )
 
 
-def save_atomically(index: LexicalIndex, folder: Path) -> None:
-    """Save beside `folder`, then rename into place.
+def save_atomically(folder: Path, *parts) -> None:
+    """Save `parts` (each with a `save(folder)`) beside `folder`, then rename into place.
 
     Several processes may derive one generation's arrays at once (each client of a
     server does); they are identical, so the first rename wins and the rest drop theirs.
@@ -141,25 +137,13 @@ def save_atomically(index: LexicalIndex, folder: Path) -> None:
     import shutil
 
     scratch = folder.with_name(folder.name + f".{os.getpid()}.tmp")
-    index.save(scratch)
+    for part in parts:
+        part.save(scratch)
     try:
         os.replace(scratch, folder)
     except OSError:  # `folder` exists and is not empty
-        if (folder / "terms.json").is_file():
+        if all((folder / name).is_file() for name in os.listdir(scratch)):
             shutil.rmtree(scratch, ignore_errors=True)
             return
         shutil.rmtree(folder, ignore_errors=True)  # a damaged copy
         os.replace(scratch, folder)
-
-
-def _edit_distance(a: str, b: str, limit: int) -> int:
-    """Levenshtein distance, giving up (returning `limit`) once it reaches `limit`."""
-    previous = list(range(len(b) + 1))
-    for i, char_a in enumerate(a, 1):
-        current = [i]
-        for j, char_b in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b)))
-        if min(current) >= limit:
-            return limit
-        previous = current
-    return min(previous[-1], limit)

@@ -1,37 +1,27 @@
 """Stage 6, store -> hits: hybrid retrieval of passages (chunks) and their sentences (units).
 
-Three ranked lists are fused by reciprocal rank (RRF, k=60): chunks by cosine
-similarity in Chroma, chunks by BM25 (lexical.py), and chunks ranked by their
-best sentence's cosine similarity. The fused top passages then bring all their
-sentences, each with its own vector, for evidence.py to choose from.
+The question is read first (focus.py: shorthand spelled out, typos corrected,
+abbreviations the corpus defines expanded, its focus found). Three ranked lists
+are then fused by reciprocal rank (RRF, k=60): chunks by cosine similarity in
+Chroma, chunks by BM25 (lexical.py), and chunks ranked by their best sentence's
+cosine similarity. The fused top passages then bring all their sentences, each
+with its own vector, for evidence.py to choose from.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .chroma import CHUNKS, UNITS
-from .lexical import TOKENS_VERSION, LexicalIndex, build_lexical, save_atomically, tokenize, words
+from .focus import Reading, read_question
+from .lexical import TOKENS_VERSION, LexicalIndex, build_lexical, save_atomically
 from .store import Generation
+from .vocabulary import Vocabulary, build_vocabulary
 
 RRF_K = 60
-# Abbreviations people type that the corpus never uses; the question is searched with the
-# expansion added (the answer still comes only from the passages).
-ABBREVIATIONS = {
-    "bpd": "borderline personality disorder",
-    "ppd": "postpartum depression",
-    "mdd": "major depressive disorder",
-    "pmdd": "premenstrual dysphoric disorder",
-    "bp": "bipolar disorder",
-    "ocpd": "obsessive-compulsive",
-    "ssris": "selective serotonin reuptake inhibitors",
-    "meds": "medications",
-    "adhd": "attention-deficit/hyperactivity disorder",
-}
 DENSE_DEPTH, LEXICAL_DEPTH, UNIT_DEPTH = 20, 20, 30
 
 
@@ -69,27 +59,38 @@ class Sentence:
 
 @dataclass
 class Hits:
-    question: str
-    terms: list[str]  # the question's stems, typos corrected to corpus terms
-    unknown: list[str]  # question words the corpus never uses (after typo correction)
+    reading: Reading  # the question as read: its words, focus and what it asks
     passages: list[Passage]
     sentences: list[Sentence]
     agreement: float  # overlap of the dense and lexical top-5 chunks, 0..1
-    unknown_rare: list[str] = field(default_factory=list)  # unknown words that are not common English either
+    weights: dict[str, float] = field(default_factory=dict)  # the question's stems -> inverse chunk frequency
+
+    @property
+    def question(self) -> str:
+        return self.reading.question
+
+    @property
+    def terms(self) -> list[str]:
+        return self.reading.terms
+
+    @property
+    def unknown(self) -> list[str]:
+        return self.reading.unknown
 
 
-def lexical_index(generation: Generation) -> LexicalIndex:
-    """The generation's BM25 arrays; derived from its chunks (and saved) when missing, e.g. on a server.
+def lexical_index(generation: Generation) -> tuple[LexicalIndex, Vocabulary]:
+    """The generation's BM25 arrays and vocabulary; derived from its chunks (and saved) when missing, e.g. on a server.
 
-    Kept per tokenizer version, so arrays made by an older mhqa are never read with new tokens.
+    Kept per version, so files made by an older mhqa are never read with new tokens.
     """
     folder = generation.lexical_dir / f"v{TOKENS_VERSION}"
-    if (folder / "terms.json").is_file():
-        return LexicalIndex.load(folder)
+    if (folder / "terms.json").is_file() and (folder / "vocabulary.json").is_file():
+        return LexicalIndex.load(folder), Vocabulary.load(folder)
     records = list(generation.scan(CHUNKS))
     index = build_lexical([r.id for r in records], [lexical_text(r.metadata, r.document) for r in records])
-    save_atomically(index, folder)
-    return index
+    vocabulary = build_vocabulary([(r.metadata["file"], r.metadata.get("title", ""), r.metadata.get("section", ""), r.document) for r in records])
+    save_atomically(folder, index, vocabulary)
+    return index, vocabulary
 
 
 def lexical_text(metadata: dict, document: str) -> str:
@@ -97,35 +98,17 @@ def lexical_text(metadata: dict, document: str) -> str:
     return f"{metadata.get('title', '')} {metadata.get('section', '')} {document}"
 
 
-def expand_abbreviations(question: str) -> str:
-    found = [ABBREVIATIONS[w] for w in dict.fromkeys(re.findall(r"[a-z]+", question.lower())) if w in ABBREVIATIONS]
-    return f"{question} ({'; '.join(found)})" if found else question
-
-
 class Searcher:
-    def __init__(self, generation: Generation, encoder, lexical: LexicalIndex):
+    def __init__(self, generation: Generation, encoder, lexical: LexicalIndex, vocabulary: Vocabulary):
         self.generation = generation
         self.encoder = encoder
         self.lexical = lexical
-
-    def query_terms(self, question: str) -> tuple[list[str], list[str]]:
-        """Stems for BM25 (typos mapped to corpus terms) and the words the corpus does not know."""
-        terms, unknown = [], []
-        for word in dict.fromkeys(words(question)):
-            stem = tokenize(word)
-            if not stem or word in ABBREVIATIONS:
-                continue
-            known = self.lexical.correct(stem[0])
-            if known is None:
-                unknown.append(word)
-            else:
-                terms.append(known)
-        return terms, unknown
+        self.vocabulary = vocabulary
 
     def search(self, question: str, passages: int = 6) -> Hits:
-        question = expand_abbreviations(question)
-        vector = self.encoder.encode([question])[0]
-        terms, unknown = self.query_terms(question)
+        reading = read_question(question, self.vocabulary)
+        vector = self.encoder.encode([reading.search])[0]
+        terms = reading.terms
         dense = self.generation.query(CHUNKS, vector, DENSE_DEPTH)
         units = self.generation.query(UNITS, vector, UNIT_DEPTH)
         lexical = self.lexical.search(terms, LEXICAL_DEPTH)
@@ -167,14 +150,17 @@ class Searcher:
             found.append(passage)
         top_dense, top_lexical = set(ranked["dense"][:5]), set(ranked["lexical"][:5])
         agreement = len(top_dense & top_lexical) / 5 if top_lexical else 0.0
-        rare = [word for word in unknown if not word.isdigit() and not self.encoder.knows_word(word)]
-        return Hits(question, terms, unknown, found, self._sentences(found, vector), agreement, rare)
+        return Hits(reading, found, self._sentences(found, vector), agreement, self.lexical.idf([*terms, *reading.predicate]))
 
     def _sentences(self, passages: list[Passage], vector: np.ndarray) -> list[Sentence]:
         wanted: dict[str, tuple[Passage, int]] = {}
         for passage in passages:
             for unit, _start, _end, _page in passage.spans:
                 wanted.setdefault(f"{passage.sha[:16]}-u{unit:05d}", (passage, unit))
+        for passage in passages:  # and the sentence before each passage, which its first may lean on
+            first = passage.spans[0][0] if passage.spans else 0
+            if first > 0:
+                wanted.setdefault(f"{passage.sha[:16]}-u{first - 1:05d}", (passage, first - 1))
         records = self.generation.get(UNITS, list(wanted), embeddings=True)  # headings are not stored
         sentences = []
         for id_, (passage, unit) in wanted.items():

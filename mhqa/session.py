@@ -103,7 +103,7 @@ def open_session(settings: Settings, progress: Progress | None = None, build: bo
                 f"but {model.name} ({model.fingerprint}) is configured: use the same model, or run `mhqa index` to rebuild"
             )
         encoder = load_encoder(model, settings.cache, notify=progress.note if progress else None)
-        searcher = Searcher(generation, encoder, lexical_index(generation))
+        searcher = Searcher(generation, encoder, *lexical_index(generation))
         return Session(settings, generation, searcher, crisis.result(), indexed)
     except BaseException:
         generation.close()

@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .errors import SettingsError
+from .policy import fitted
 
-# Chosen by bench/fit_evidence.py on the calibration half of tests/data/questions.jsonl
-# (the rule in evaluate.choose_threshold, on cross-validated scores); the README reports
-# the test half. `mhqa eval DATASET --calibrate` applies the same rule to a user's own set.
-CALIBRATED_MIN_EVIDENCE = 0.76
+# The refusal policy's threshold (policy.py, fitted by bench/fit_evidence.py); a config file,
+# the environment or --min-evidence may set another. `mhqa eval DATASET --calibrate` chooses
+# one on a user's own labelled set.
+CALIBRATED_MIN_EVIDENCE = fitted().threshold
 
 
 def bundled_model_path() -> Path:

@@ -1,0 +1,120 @@
+"""The refusal policy, in one place: the signals, their weights, the threshold and the rule.
+
+Signals (each 0..1 unless said), from the hits and the chosen sentences:
+  best            cosine similarity of the best sentence to the question
+  weak            how far that similarity is below 0.6 (0 above): a low one is damning
+  passage         cosine similarity of the best passage (chunk)
+  agreement       overlap of the dense and lexical top-5 passages
+  unknown         share of the question's words the corpus never uses, each weighted by its
+                  rarity in general English (focus.rarity): "mother" counts 0, "psilocybin" 1
+  rare_unknown    the rarity of the rarest of those words
+  missing_focus   the rarity of the rarest focus word the corpus never names ("schema therapy")
+  focus_unstated  1 when the question has a focus the corpus names and no chosen sentence
+                  (with its document's title and section) names it
+  uncovered       1 when the chosen sentences share none of the question's terms
+  predicate_gap   share of the question's terms besides its focus that the chosen sentences lack
+  type_gap        1 when the question asks for a dose, percentage, number, duration, age,
+                  frequency, cost, name, person or ranking and no chosen sentence states one
+
+Score: a logistic combination, weights fitted by bench/fit_evidence.py (on the fit rows)
+and the threshold chosen there (on the tune rows), both written with the data's hash and
+the date to resources/evidence.json. Rule: answer when there is a sentence to quote and the
+score reaches the threshold; otherwise refuse, saying why.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from .focus import FACT_WORDS, states_focus, supports
+from .language import RESOURCES
+from .lexical import tokenize
+
+if TYPE_CHECKING:
+    from .evidence import Evidence
+    from .retrieve import Hits, Sentence
+
+FITTED_FILE = RESOURCES / "evidence.json"
+WEAK_BELOW = 0.6
+MENTION_RARITY = 0.3  # unknown words at least this rare are named in a refusal's reason
+
+
+@dataclass(frozen=True)
+class Fitted:
+    weights: dict[str, float]  # "bias" and one per signal
+    threshold: float
+    provenance: dict  # what they were fitted and chosen on (files, sha256, rows, date)
+
+
+@lru_cache(maxsize=1)
+def fitted() -> Fitted:
+    data = json.loads(FITTED_FILE.read_text(encoding="utf-8"))
+    return Fitted(data["weights"], float(data["threshold"]), data.get("provenance", {}))
+
+
+def signal_names() -> list[str]:
+    return [name for name in fitted().weights if name != "bias"]
+
+
+def signals(hits: "Hits", sentences: "list[Sentence]") -> dict[str, float]:
+    from .evidence import in_context, term_share
+
+    reading = hits.reading
+    content = len(reading.words)
+    chosen_text = " ".join(s.text for s in sentences)
+    terms = set(reading.terms)
+    coverage = term_share(terms, chosen_text) * (len(terms) / content if content else 0.0)
+    best = max((s.similarity for s in hits.sentences), default=0.0)
+    predicate = set(reading.predicate)
+    return {
+        "best": best,
+        "weak": max(0.0, WEAK_BELOW - best),
+        "passage": max((p.dense for p in hits.passages if p.dense is not None), default=0.0),
+        "agreement": hits.agreement,
+        "unknown": sum(w.rarity for w in reading.words if not w.known) / content if content else 1.0,
+        "rare_unknown": max((w.rarity for w in reading.words if not w.known), default=0.0),
+        "missing_focus": reading.focus.missing_rarity,
+        "focus_unstated": 1.0 if reading.focus.names and not any(states_focus(reading.focus, in_context(s)) for s in sentences) else 0.0,
+        "uncovered": 1.0 if coverage == 0.0 else 0.0,
+        "predicate_gap": 1.0 - len(predicate & set(tokenize(chosen_text))) / len(predicate) if predicate else 0.0,
+        "type_gap": 1.0 if reading.asks and not supports(reading.asks, chosen_text, hits.question) else 0.0,
+    }
+
+
+def score(values: dict[str, float], weights: dict[str, float] | None = None) -> float:
+    weights = fitted().weights if weights is None else weights
+    z = weights["bias"] + sum(weight * values.get(name, 0.0) for name, weight in weights.items() if name != "bias")
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def judge(hits: "Hits", sentences: "list[Sentence]") -> tuple[float, dict[str, float]]:
+    """The evidence score of the chosen sentences (0 when there are none) and its signals."""
+    values = signals(hits, sentences)
+    return (score(values) if sentences else 0.0), values
+
+
+def answers(evidence: "Evidence", threshold: float) -> bool:
+    """The rule: answer when there is a sentence to quote and the evidence reaches the threshold."""
+    return bool(evidence.sentences) and evidence.score >= threshold
+
+
+def refusal_reason(evidence: "Evidence", hits: "Hits", threshold: float) -> str:
+    reasons = [f"evidence {evidence.score:.2f} is below the threshold {threshold:.2f}"]
+    reading = hits.reading
+    focus = reading.focus
+    if focus.missing:
+        reasons.append("the sources never name " + ", ".join(f"'{word}'" for word in focus.missing[:3]))
+    rare = [w.typed for w in reading.words if not w.known and w.rarity >= MENTION_RARITY and w.typed not in focus.missing]
+    if rare:
+        reasons.append("the sources never mention " + ", ".join(f"'{word}'" for word in rare[:4]))
+    if evidence.signals.get("focus_unstated") and focus.names:
+        reasons.append(f"no close passage is about '{focus.names[0]}'")
+    if evidence.signals.get("type_gap"):
+        reasons.append(f"the question asks for {FACT_WORDS[evidence.expected or 'number']} and no close passage states one")
+    if evidence.signals.get("best", 0.0) < 0.45 and len(reasons) == 1:
+        reasons.append(f"the closest passage is only loosely related (similarity {evidence.signals.get('best', 0.0):.2f})")
+    return "; ".join(reasons)

@@ -1,0 +1,298 @@
+"""The corpus's own words and names: what a question's words are checked against.
+
+Built from the chunks with the BM25 arrays (retrieve.lexical_index) and saved beside them:
+  words     every word the corpus uses, with its count: a question's typo is corrected towards
+            these (symspellpy), and a compound is split when both halves are words
+  names     what the corpus calls things: document titles, section headings, the long forms of
+            its abbreviations, and noun phrases ending in a category noun ("... disorder",
+            "... therapy", "... stimulation")
+  synonyms  what the corpus itself says is the same thing: "Long form (ABBR)" (the
+            Schwartz-Hearst rule for abbreviation definitions) and "X (also called Y or Z)"
+
+Nothing here is written for a question: every entry comes from the corpus text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from .language import zipf
+from .lexical import STOP_WORDS, tokenize
+
+# Nouns that end the name of a condition, a treatment, a drug class or a test.
+CATEGORY_NOUNS = frozenset(
+    """disorder disorders syndrome syndromes disease diseases illness illnesses depression psychosis
+    therapy therapies psychotherapy treatment treatments stimulation medication medications inhibitors
+    inhibitor antidepressants antidepressant antipsychotics antipsychotic stabilizers stabilizer
+    test tests scale questionnaire screening""".split()
+)
+_NAME_WORD = r"[A-Za-z][A-Za-z'’/-]*"
+_CATEGORY_PHRASE = re.compile(rf"((?:{_NAME_WORD}\s+){{1,3}})({'|'.join(sorted(CATEGORY_NOUNS))})\b", re.IGNORECASE)
+_DEFINED = re.compile(rf"((?:{_NAME_WORD}[ ,]+){{1,8}})\(([A-Za-z][A-Za-z-]{{1,9}})\)")
+_OR_DEFINED = re.compile(rf"((?:{_NAME_WORD}\s+){{1,6}}{_NAME_WORD}), or ([A-Z]{{2,8}}s?)\b")
+_ALSO_CALLED = re.compile(
+    rf"((?:{_NAME_WORD}\s+){{0,4}}{_NAME_WORD})(?:,\s+|\s+\()(?:also|sometimes)\s+(?:called|known as)\s+([^).;:]+)"
+)
+_WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
+MAX_EDIT = 2
+
+
+def name_words(phrase: str) -> list[str]:
+    """The words of a name, split at hyphens and slashes too ("attention-deficit/hyperactivity")."""
+    return re.findall(r"[a-z0-9]+", phrase.lower())
+
+
+def abbreviates(short: str, long: str, strict: bool) -> bool:
+    """Whether `short` abbreviates `long`.
+
+    strict: its letters are the initials of `long`'s words, in order ("ocd" for
+    "obsessive-compulsive disorder"). Otherwise the Schwartz-Hearst rule (2003): every
+    letter of `short` occurs in `long` in order, the first at the start of `long`, and
+    every word of `long` gives a letter ("pmdd" for "premenstrual dysphoric disorder").
+    """
+    short = re.sub(r"[^a-z0-9]", "", short.lower())
+    words = [w for w in name_words(long) if w not in STOP_WORDS]
+    if not short or len(words) < 2:
+        return False
+    if strict:
+        return "".join(w[0] for w in words) == short
+    if len(words) > len(short) or words[0][0] != short[0]:
+        return False
+    # Each word contributes its initial and then, optionally, more of its letters in order.
+    def match(i: int, w: int) -> bool:
+        if w == len(words):
+            return i == len(short)
+        word = words[w]
+        if i >= len(short) or short[i] != word[0]:
+            return False
+        j, k = i + 1, 1
+        options = [j]
+        while j < len(short) and k < len(word):
+            if word[k] == short[j]:
+                j += 1
+                options.append(j)
+            k += 1
+        return any(match(n, w + 1) for n in options)
+
+    return match(0, 0)
+
+
+@dataclass
+class Vocabulary:
+    words: dict[str, int]  # word -> count in the corpus
+    names: list[str]  # lower-case names (see the module doc)
+    synonyms: list[list[str]]  # groups of names the corpus says are the same
+    spread: dict[str, int]  # word -> how many documents use it
+    documents: int
+    titles: list[str]  # the documents' names (lower case)
+    _speller: object = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def stems(self) -> frozenset[str]:
+        return frozenset(tokenize(" ".join(self.words)))
+
+    def specific(self, name: str) -> bool:
+        """Whether a name picks out a topic: a document's name, or a word most documents do not use."""
+        if name in self.titles:
+            return True
+        return any(
+            word not in STOP_WORDS and word not in CATEGORY_NOUNS and self.spread.get(word, 0) <= self.documents / 2
+            for word in name.split()
+        )
+
+    def knows(self, word: str) -> bool:
+        """Whether the corpus uses `word` (or a word with its stem)."""
+        if word in self.words:
+            return True
+        stems = tokenize(word)
+        return bool(stems) and all(stem in self.stems for stem in stems)
+
+    def correct(self, word: str) -> str | None:
+        """The corpus word `word` is a typo of (symspellpy, edit distance 1, or 2 from 8 letters), or None."""
+        if len(word) < 5 or word.isdigit():
+            return None
+        from symspellpy import Verbosity
+
+        found = self.speller.lookup(word, Verbosity.TOP, max_edit_distance=2 if len(word) >= 8 else 1)
+        return found[0].term if found else None
+
+    @property
+    def speller(self):
+        if self._speller is None:  # built on first use: most questions need no correction
+            from symspellpy import SymSpell
+
+            speller = SymSpell(max_dictionary_edit_distance=MAX_EDIT, prefix_length=7)
+            for word, count in self.words.items():
+                if len(word) >= 4 and not word.isdigit():
+                    speller.create_dictionary_entry(word, count)
+            self._speller = speller
+        return self._speller
+
+    def unclip(self, word: str) -> str | None:
+        """The corpus word a clipped word stands for ("benzos" -> "benzodiazepines"): every corpus word it
+        begins shares one stem."""
+        clipped = word[:-1] if word.endswith("s") else word
+        if len(clipped) < 4:
+            return None
+        longer = [w for w in self.words if w.startswith(clipped) and len(w) > len(clipped)]
+        stems = {stem for w in longer for stem in tokenize(w)}
+        if len(stems) != 1:
+            return None
+        return max(longer, key=lambda w: self.words[w])
+
+    def split(self, word: str) -> tuple[str, str] | None:
+        """A compound as its two words ("sleepwalking" -> "sleep", "walking"), when both are words."""
+        best, best_score = None, 0.0
+        for cut in range(3, len(word) - 2):
+            left, right = word[:cut], word[cut:]
+            score = min(self._word_score(left), self._word_score(right))
+            if score > best_score:
+                best, best_score = (left, right), score
+        return best
+
+    def _word_score(self, word: str) -> float:
+        """How surely `word` is a word: its English Zipf frequency, or 3 for a corpus word English lacks."""
+        known = zipf(word)
+        if word in self.words:
+            known = max(known, 3.0)
+        return known if known >= 3.0 else 0.0
+
+    def expand(self, short: str, strict_only: bool = False) -> str | None:
+        """The corpus name an abbreviation the corpus never uses stands for ("mdd" -> "major depressive disorder").
+
+        Initials first; then (unless `strict_only`) the looser Schwartz-Hearst rule. When several
+        names fit, the one the corpus uses most, if it is used at least twice as much as the next.
+        """
+        for strict in (True,) if strict_only else (True, False):
+            found = sorted((self._uses(name), name) for name in self.names if abbreviates(short, name, strict))
+            if len(found) == 1 or (found and found[-1][0] >= 2 * found[-2][0]):
+                return found[-1][1]
+            if found:
+                return None
+        return None
+
+    def _uses(self, name: str) -> int:
+        """About how often the corpus uses a name: the count of its least used word."""
+        return min((self.words.get(word, 0) for word in name.split() if word not in STOP_WORDS), default=0)
+
+    def synonyms_of(self, phrase: str) -> set[str]:
+        """Every name the corpus says `phrase` is the same as (with `phrase` itself)."""
+        key = " ".join(name_words(phrase))
+        out = {key}
+        for group in self.synonyms:
+            if key in group:
+                out.update(group)
+        return out
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        data = {"words": self.words, "names": self.names, "synonyms": self.synonyms, "spread": self.spread, "documents": self.documents, "titles": self.titles}
+        (folder / "vocabulary.json").write_text(json.dumps(data, ensure_ascii=False))
+
+    @classmethod
+    def load(cls, folder: Path) -> "Vocabulary":
+        data = json.loads((folder / "vocabulary.json").read_text(encoding="utf-8"))
+        return cls(data["words"], data["names"], data["synonyms"], data["spread"], data["documents"], data["titles"])
+
+
+def build_vocabulary(chunks: Sequence[tuple[str, str, str, str]]) -> Vocabulary:
+    """The vocabulary of a corpus from its chunks: (file, title, section, text) each."""
+    documents = [text for _, _, _, text in chunks]
+    titles = sorted({title for _, title, _, _ in chunks})
+    sections = sorted({section for _, _, section, _ in chunks if section})
+    counts: dict[str, int] = {}
+    users: dict[str, set[str]] = {}
+    for file, title, section, text in chunks:
+        for word in _WORD.findall(f"{title} {section} {text}".lower().replace("’", "'")):
+            word = word.split("'")[0]
+            if word and word not in STOP_WORDS:
+                counts[word] = counts.get(word, 0) + 1
+                users.setdefault(word, set()).add(file)
+    names: set[str] = set()
+    for heading in [*titles, *sections]:
+        main = re.split(r"[:!?]|\s[-–]\s", heading)[0].strip()
+        if heading.rstrip().endswith("?") or not 1 <= len(main.split()) <= 6:
+            continue  # a question heading ("How is OCD treated?") names nothing new
+        names.add(" ".join(name_words(main)))
+    phrases: dict[str, int] = {}
+    groups: list[set[str]] = []
+    for text in documents:
+        for match in _CATEGORY_PHRASE.finditer(text):
+            run: list[str] = []  # the words before the category noun, back to a stop word
+            for word in reversed(name_words(match.group(1))):
+                if word in STOP_WORDS or word.isdigit():
+                    break
+                run.insert(0, word)
+            for size in range(1, len(run) + 1):  # "causes bipolar disorder" counts "bipolar disorder" too
+                phrase = " ".join([*run[-size:], *name_words(match.group(2))])
+                phrases[phrase] = phrases.get(phrase, 0) + 1
+        for long, short in _definitions(text):
+            names.add(long)
+            groups.append({long, short})
+    verbs = _verbs(documents)
+    for phrase, count in phrases.items():
+        words = phrase.split()
+        longer = (other for other in phrases if other.endswith(" " + phrase) and phrases[other] == count)
+        # a name: said twice, neither a verb's object ("treat panic disorder") nor a piece of a longer name
+        if count >= 2 and words[0] not in verbs and next(longer, None) is None:
+            names.add(phrase)
+    for text in documents:  # with the names known: "X (also called Y or Z)" names X by its longest known tail
+        for match in _ALSO_CALLED.finditer(text):
+            words = name_words(match.group(1))
+            tails = [" ".join(words[-size:]) for size in range(min(4, len(words)), 0, -1)]
+            subject = next((tail for tail in tails if tail in names), None)
+            if subject is None and words and words[-1] not in CATEGORY_NOUNS:
+                subject = words[-1]
+            listed = match.group(2) if match.group(0).count("(") else match.group(2).split(",")[0]
+            others = [" ".join(name_words(part)) for part in re.split(r",\s*(?:or\s+)?|\s+or\s+", listed)]
+            others = [o for o in others if o and len(o.split()) <= 4 and o.split()[0] not in STOP_WORDS]
+            if subject and others:
+                groups.append({subject, *others})
+                names.update(others)
+    files = {file for file, _, _, _ in chunks}
+    title_names = sorted({" ".join(name_words(re.split(r"[:!?]", t)[0])) for t in titles})
+    return Vocabulary(
+        dict(sorted(counts.items())), sorted(n for n in names if n), _merge(groups),
+        {word: len(found) for word, found in sorted(users.items())}, len(files), title_names,
+    )
+
+
+def _verbs(documents: Sequence[str]) -> frozenset[str]:
+    """Words the corpus uses as verbs: after "to" or a modal ("to treat", "can cause"), and their -s/-ing/-ed forms."""
+    found: set[str] = set()
+    for text in documents:
+        found.update(re.findall(r"\b(?:to|can|may|might|will|should|could|would|must|cannot|often|usually)\s+([a-z]+)", text.lower()))
+    found -= STOP_WORDS
+    return frozenset(found | {f + ending for f in found for ending in ("s", "es", "ing", "ed", "d")} | {f[:-1] + "ing" for f in found if f.endswith("e")})
+
+
+def _definitions(text: str) -> list[tuple[str, str]]:
+    """(long form, abbreviation) pairs defined in `text`: "Obsessive-compulsive disorder (OCD)", "PMS" after ", or"."""
+    found = []
+    for pattern in (_DEFINED, _OR_DEFINED):
+        for match in pattern.finditer(text):
+            before, short = match.group(1), match.group(2)
+            short_key = re.sub(r"s$", "", short) if short.endswith("s") and short[:-1].isupper() else short
+            words = before.strip(" ,").split()
+            for size in range(2, min(len(words), 8) + 1):  # the shortest tail that the abbreviation fits
+                long = " ".join(words[-size:])
+                if abbreviates(short_key, long, strict=False):
+                    found.append((" ".join(name_words(long)), short_key.lower()))
+                    break
+    return found
+
+
+def _merge(groups: list[set[str]]) -> list[list[str]]:
+    merged: list[set[str]] = []
+    for group in groups:
+        touching = [m for m in merged if m & group]
+        for m in touching:
+            merged.remove(m)
+            group = group | m
+        merged.append(group)
+    return sorted(sorted(g) for g in merged if len(g) > 1)
