@@ -178,9 +178,7 @@ def run_command(line: str, session: Session, conversation: Conversation):
         conversation.context = Context()
         return {"command": "new"}, Text("(new conversation: follow-ups no longer lean on earlier questions)", style="dim")
     if name == "/help":
-        view = Text()
-        for usage, what in COMMANDS.items():
-            view.append(f"{usage:10}", style="bold").append(f" {what}\n")
+        view = Text("\n").join(Text(f"{usage:10}", style="bold") + Text(f" {what}") for usage, what in COMMANDS.items())
         return {"command": "help", "commands": COMMANDS}, view
     if name == "/sources":
         documents = session.documents()

@@ -7,22 +7,29 @@
     turn.read_as                                          # "how is OCD treated?": retrieved, and shown
 
 A question *leans back* when it has no focus of its own (focus.py) and points at something
-said before: a pronoun ("it", "them", "these"), an ellipsis ("and in kids?", "what about
-side effects?", "side effects?"), or a few words that name nothing ("what treatments are
-there?"). Its missing focus comes from the conversation's *topic*, the latest turn that had
-one, and the question is rewritten; the rewrite is what is retrieved:
+said before: a pronoun in its first clause ("it", "them", "these"; not "is it safe to ...",
+nor a "they" after "my friend"), an ellipsis ("and in kids?", "what about side effects?",
+"side effects?"), or a few words that name nothing ("what treatments are there?"). Its
+missing focus comes from the conversation's *topic*, the latest turn that had one, and the
+question is rewritten; the rewrite is what is retrieved:
   - "why is that?" asks why of the topic's question: "why is depression more common in women?"
   - a phrase that adds to the topic's question is added to it: "how is bipolar disorder treated in kids?"
-  - a pronoun that agrees with the topic is replaced by it: "how is OCD treated?"
+  - a pronoun that agrees in number with the topic is replaced by it: "how is OCD treated?"
+    (or with another thing its question named: "stimulants for his ADHD" + "how do they work?")
+  - a pronoun that agrees with neither means something else the last question said: that
+    question leads ("what meds are used for schizophrenia — what if those don't help?")
   - otherwise the topic leads: "panic disorder: side effects?"
 A question with a focus of its own starts a new topic and never inherits one. Two short
 forms of it do keep the topic's question: "and schizophrenia?" after "when does OCD
 start?" asks the same of schizophrenia, and a bare name after a refused fragment ("of
-clozapine" after "side effects?") completes that fragment.
+clozapine" after "side effects?") completes that fragment. A question without a focus
+that still names something narrow (focus.mention: "psychosis", "panic attacks") makes that
+the topic; a first question that names nothing is itself the topic a follow-up leans on.
 
-With no topic to lean on, a question that leans back is a *fragment*: it is refused with
-a prompt for what is meant (answer.FRAGMENT_PROMPT), in `ask` as in `chat`. A message
-that raised the crisis resources is never rewritten or refused as a fragment.
+With no topic to lean on and nothing named, a question that leans back is a *fragment*: it
+is refused with a prompt for what is meant (answer.FRAGMENT_PROMPT), in `ask` as in `chat`.
+A message that raised the crisis resources is read as typed (never rewritten: it is not a
+question about the topic), and is a fragment only on the same terms.
 
 Plain functions over small records: nothing is read from the index or the corpus per turn.
 """
@@ -46,13 +53,21 @@ AUXILIARIES = frozenset("is are was were do does did can could should would will
 PREPOSITIONS = frozenset("in for with without during among after before at on of while under over from about to".split())
 # Discourse words before the question proper ("ok so ...", "sorry - ..."), and ellipsis leads.
 _FILLER = re.compile(r"^(?:\W*\b(?:ok|okay|so|well|alright|right|hmm+|um+|sorry|thanks|thank you|great|cool|yes|yeah|no|now|oh)\b)+\W*")
+_CONJUNCTION = re.compile(r"^(?:and|but|or|also|plus|then)\b\W*")
 _LEAD = re.compile(r"^(?:and|but|or|also|plus|then|what about|how about)\b\W*")
-_CLARIFYING = re.compile(r"^(?:i mean|i meant|i'm talking about|im talking about|i was asking about|talking about|asking about|regarding|about)\b\W*|\W*\b(?:i mean|i meant)\W*$")
+_CLARIFYING = re.compile(
+    r"^(?:i mean|i meant|i'm talking about|im talking about|i was asking about|talking about|asking about|regarding|about)\b\W*|\W*\b(?:i mean|i meant)\W*$",
+    re.IGNORECASE,
+)
 _WHY = re.compile(r"^(?:why|how come)(?: is that| is it| so| that is)?\W*$")
 # Words that frame a question without saying what it asks ("tell me about OCD").
 FRAME = frozenset(tokenize("tell explain describe define know learn talk mean specifically exactly though tho really actually basically please"))
 PLURAL_PRONOUNS = {"they": "", "them": "", "their": "'"}
 SINGULAR_PRONOUNS = {"it": "", "its": "'s"}
+TREATMENT_NOUNS = frozenset(
+    """therapy therapies psychotherapy treatment treatments stimulation medication medications medicine medicines
+    inhibitor inhibitors antidepressant antidepressants antipsychotic antipsychotics stabilizer stabilizers""".split()
+)
 SHORT = 6  # words: a question this short that names nothing leans on the conversation
 _ASKING = "|".join(sorted(QUESTION_WORDS - {"list", "give", "show"}))
 # Where a question's first clause ends: a sentence's end, or a comma, dash or "and" before another question.
@@ -103,7 +118,8 @@ def resolve(question: str, reading: Reading, context: Context, vocabulary: Vocab
     if _own_focus(question, reading, vocabulary):
         topic = context.topic
         if topic is not None and topic.subject and topic.asks and _led(question) and not _predicate(reading) and not crisis:
-            return _same_question(question, reading, topic, vocabulary)
+            if _treatment(topic.subject, vocabulary) == _treatment(_subject(question, reading, vocabulary) or "", vocabulary):
+                return _same_question(question, reading, topic, vocabulary)
         return Turn(question, None, False, Context(_topic(question, reading, vocabulary)))
     leans = _points_back(question) or _elliptic(question, core)
     subject = _subject(question, reading, vocabulary)  # a rare word it names, for one without a focus
@@ -129,6 +145,7 @@ def rewrite(question: str, core: str, topic: Topic) -> tuple[str, str]:
     if _added_phrase(core):
         text = f"{base} {core.rstrip(' ?.!')}?"
         return text, text
+    question = _plain(question)
     substituted = _substitute(question, topic)
     if substituted is not None:
         return substituted, substituted
@@ -157,6 +174,13 @@ def _after_filler(question: str) -> str:
 def _led(question: str) -> bool:
     """Whether the question opens with an ellipsis lead: "and ...", "what about ..."."""
     return bool(_LEAD.match(_after_filler(question).lower()))
+
+
+def _plain(question: str) -> str:
+    """The question without its discourse words and a leading conjunction: "ok and how is it treated?" -> "how is it treated?"."""
+    text = _after_filler(question)
+    found = _CONJUNCTION.match(text.lower())
+    return text[found.end() :] if found and text[found.end() :] else text
 
 
 def _core(question: str) -> str:
@@ -284,6 +308,12 @@ def _subject(question: str, reading: Reading, vocabulary: Vocabulary) -> str | N
             break
         end = max(end, next_end)
     return question[start:end]
+
+
+def _treatment(subject: str, vocabulary: Vocabulary) -> bool:
+    """Whether a subject names a treatment ("light therapy", "SSRIs") by what the corpus calls it:
+    "what about light therapy?" after "how is SAD treated?" does not ask how light therapy is treated."""
+    return any(name.split()[-1] in TREATMENT_NOUNS for name in vocabulary.synonyms_of(subject) if name)
 
 
 def _find(name: str, text: str) -> tuple[int, int] | None:

@@ -113,8 +113,8 @@ def documents_view(documents) -> Table:
 
 def page_view(citation: Citation, text: str) -> Panel:
     """The full cleaned text of the page behind a citation, as the index holds it."""
-    title = Text(f"[{citation.id}] ") + safe(citation.title) + Text(f" — {clean_chars(citation.source)}, page {citation.page}")
-    return Panel(safe(text), title=title, title_align="left", border_style="cyan")
+    body = Text(clean_chars(citation.title), style="bold") + Text("\n\n") + safe(text)
+    return Panel(body, title=Text(f"[{citation.id}] {clean_chars(citation.source)}, page {citation.page}"), title_align="left", border_style="cyan")
 
 
 def print_answers_json(answers: Iterable[Answer], stream=None) -> None:
