@@ -29,6 +29,7 @@ from rich.console import Console
 from rich.text import Text
 
 from .answer import Answer
+from .clean import clean_line
 from .conversation import Context
 from .errors import UsageError
 from .render import answer_view, documents_view, page_view, safe
@@ -151,7 +152,10 @@ def run_chat(
             err.print(Text("(stopped)", style="dim"))
             continue
         except UsageError as exc:  # e.g. a line of control characters only
-            err.print(Text("mhqa: ") + safe(str(exc)))
+            if json_output:  # still one object per line read
+                _show(out, True, {"error": clean_line(str(exc))}, None)
+            else:
+                err.print(Text("mhqa: ") + safe(str(exc)))
             continue
         conversation.last = answer
         conversation.crisis = conversation.crisis or answer.crisis

@@ -255,9 +255,11 @@ def test_chat_json_follows_a_conversation(mhqa, corpus_index):
         "/sources",
         "/help",
         "/frobnicate",
+        "\x01\x02",  # nothing to ask: still one object
     )
-    assert len(replies) == 11
-    first, treated, children, page, panic, panic_treated, new, fragment, sources, help_, unknown = replies
+    assert len(replies) == 12
+    first, treated, children, page, panic, panic_treated, new, fragment, sources, help_, unknown, empty = replies
+    assert empty == {"error": "the question is empty"}
     assert set(first) == {*ASK_KEYS, "read_as"} and first["read_as"] is None
     assert treated["read_as"] == "how is obsessive compulsive disorder treated?"
     assert children["read_as"] == "how is obsessive compulsive disorder treated in children?"
