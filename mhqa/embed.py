@@ -66,10 +66,6 @@ class OnnxEncoder:
         self.model = model
         self.batch_size = batch_size
 
-    def knows_word(self, word: str) -> bool:
-        """Whether `word` is a whole entry of the model's vocabulary (common English), not split into pieces."""
-        return self._tokenizer.token_to_id(word.lower()) is not None
-
     def _run(self, texts: list[str]) -> np.ndarray:
         encodings = self._tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)

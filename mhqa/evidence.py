@@ -7,9 +7,10 @@ web addresses).
 
 Rank: cosine similarity to the question, plus the passage's similarity (context),
 a bonus for sharing the question's terms, one for stating the kind of fact it asks
-for, one (for a yes/no question) for stating its predicate, and a penalty for not
-naming its focus (focus.py; a sentence names it when it, or its document's title
-or section, does). Near ties go to the easier sentence (lower reading grade).
+for (a definition, for "what is X"), one for stating its predicate (what it asks about its focus), and a penalty
+for not naming its focus (focus.py; a sentence names it when it, or its
+document's title or section, does; an answer that never names it is refused by
+policy.py). Near ties go to the easier sentence (lower reading grade).
 
 Choice: by maximal marginal relevance (the answer does not repeat itself), from
 the best sentence's page, stopping when the next sentence is much weaker than the
@@ -33,6 +34,7 @@ from .retrieve import Hits, Sentence
 MMR_LAMBDA = 0.75
 TERM_BONUS = 0.15
 TYPE_BONUS = 0.1  # for a sentence stating the kind of fact the question asks for
+DEFINITION_BONUS = 0.2  # per level, for the sentence defining what "what is X" asks about (_defines)
 PREDICATE_BONUS = 0.2  # for a sentence stating what the question asks about its focus (its predicate)
 FOCUS_PENALTY = 0.15  # for a sentence that does not name the question's focus
 PASSAGE_WEIGHT = 0.7  # weight of the sentence's passage similarity (its context) in its rank
@@ -125,6 +127,7 @@ def select_sentences(hits: Hits, max_sentences: int, word_budget: int = WORD_BUD
     reading = hits.reading
     expected = reading.asks
     terms, predicate = set(reading.terms), set(reading.predicate)
+    defining = bool(_ASKS_WHAT.match(hits.question)) and bool(reading.focus.names)
     seen: set[str] = set()
     candidates: list[tuple[float, Sentence]] = []
     for sentence in sorted(hits.sentences, key=lambda s: -s.similarity):
@@ -136,6 +139,8 @@ def select_sentences(hits: Hits, max_sentences: int, word_budget: int = WORD_BUD
         relevance = sentence.similarity + TERM_BONUS * term_share(terms, in_context(sentence), hits.weights) + PASSAGE_WEIGHT * context
         if expected and supports(expected, sentence.text, hits.question):
             relevance += TYPE_BONUS
+        if defining:
+            relevance += DEFINITION_BONUS * _defines(reading.focus.synonyms, sentence.text)
         if predicate:
             relevance += PREDICATE_BONUS * term_share(predicate, f"{sentence.passage.section} {sentence.text}", hits.weights)
         if not states_focus(reading.focus, in_context(sentence)):
@@ -176,6 +181,18 @@ def select_sentences(hits: Hits, max_sentences: int, word_budget: int = WORD_BUD
     first, rest = chosen[0][1], [s for _, s in chosen[1:]]
     rest.sort(key=lambda s: (s.passage.file, s.unit))
     return _complete_introductions(_with_antecedents([first, *rest], hits), hits, word_budget)
+
+
+_ASKS_WHAT = re.compile(r"\W*(what\s+(is|are)|what's|whats|define|definition of|meaning of)\b", re.IGNORECASE)
+
+
+def _defines(names: frozenset[str], text: str) -> float:
+    """1 when the sentence defines one of `names` (it opens with the name, then "is", "are" or "refers
+    to"), 2 when it also introduces the name's abbreviation ("Long form (ABBR) is ..."), else 0."""
+    opening = " ".join(re.findall(r"[a-z0-9]+", re.sub(r"\([^)]*\)", " ", text.lower()))[:12])
+    if not any(re.match(rf"(an? |the )?{re.escape(name)} (is|are|refers to|means)\b", opening) for name in names):
+        return 0.0
+    return 2.0 if re.match(r"[^()]{3,80}\([A-Z][A-Za-z]{1,8}\) (is|are|refers to)\b", text) else 1.0
 
 
 def _page(sentence: Sentence) -> tuple[str, int]:

@@ -17,7 +17,7 @@ carries its *rarity*: 0 for an everyday word ("mother", "70") whose absence says
 
 The focus is the condition, drug, therapy or test the question is about: the longest corpus
 names in it (titles, headings, defined terms, "... disorder" phrases), else its rarest known
-words. A focus word the corpus never names is *missing*: an unknown word naming a kind of thing
+word if that is rare in English too (a drug: "esketamine"). A focus word the corpus never names is *missing*: an unknown word naming a kind of thing
 ("schema therapy", "narcissistic personality disorder": a word before a category noun), or an
 unknown word that is rare in English. The chat (follow-up questions) reuses this module.
 """
@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from .language import RESOURCES, english_zipf, zipf
 from .lexical import STOP_WORDS, tokenize
-from .vocabulary import CATEGORY_NOUNS, Vocabulary, name_words
+from .vocabulary import CATEGORY_NOUNS, Vocabulary, abbreviates, name_words
 
 SHORTHAND_FILE = RESOURCES / "shorthand.toml"
 EVERYDAY_ZIPF = 4.5  # about once in 30,000 words: a word whose absence from the corpus says nothing
@@ -63,6 +63,7 @@ class Word:
     known: bool  # the corpus uses it (or what it stands for)
     rarity: float  # of what it reads as, when unknown (0 when known)
     how: str = "word"  # word, number, shorthand, abbreviation, typo, clipping, compound, english-typo, unknown
+    capitals: bool = False  # typed in capitals ("SAD", not "sad")
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,8 @@ def _read(token: str, vocabulary: Vocabulary, typed_upper: bool = False) -> list
     token = token.split("'")[0].strip("/-")
     if not token:
         return []
+    if "-" in token and any(c.isdigit() for c in token):  # "70-year-old"
+        return [w for p in token.split("-") if p for w in _read(p, vocabulary)]
     if any(c.isdigit() for c in token):  # "52", "4th", "10mg": a number, however the corpus writes it
         return [Word(token, (token,), vocabulary.knows(token), 0.0, "number")]
     if "/" in token or "-" in token:  # "attention-deficit/hyperactivity", "anti-anxiety"
@@ -207,7 +210,8 @@ def _read_sequence(text: str, vocabulary: Vocabulary) -> list[Word]:
     """The question's words in order, stop words included (names span them: "children and teens")."""
     out: list[Word] = []
     for token in _TOKEN.findall(text.lower()):
-        out.extend(_read(token, vocabulary, bool(re.search(rf"\b{re.escape(token.upper())}\b", text))))
+        capitals = bool(re.search(rf"\b{re.escape(token.upper())}\b", text))
+        out.extend(replace(word, capitals=capitals) for word in _read(token, vocabulary, capitals))
     return out
 
 
@@ -216,16 +220,21 @@ def find_focus(sequence: list[Word], vocabulary: Vocabulary) -> Focus:
     readings = [part for w in sequence for r in w.reads for part in name_words(r)]
     joined = " " + " ".join(readings) + " "
     candidates = sorted({*vocabulary.names, *(n for g in vocabulary.synonyms for n in g)}, key=lambda n: -len(n))
+    # an abbreviation that is also an everyday word ("SAD", "ACT") names something only in capitals
+    lowered = {w.typed for w in sequence if not w.capitals and zipf(w.typed) >= ACRONYM_ZIPF}
+    abbreviations = {n for group in vocabulary.synonyms for n in group if any(abbreviates(n, other, strict=False) for other in group if other != n)}
     found: list[str] = []
     covered = joined
     for name in candidates:
+        if name in abbreviations and name in lowered:
+            continue
         if f" {name} " in covered and vocabulary.specific(name):
             found.append(name)
             covered = covered.replace(f" {name} ", " | ")
     missing: list[str] = []
     weight = 0.0
     for position, word in enumerate(sequence):
-        if word.known or word.typed.isdigit():
+        if word.known or word.how == "number":
             continue
         if _before_category(sequence, position) or zipf(word.reads[0]) < RARE_FOCUS_ZIPF:
             missing.append(word.typed)
@@ -236,7 +245,7 @@ def find_focus(sequence: list[Word], vocabulary: Vocabulary) -> Focus:
             for r in w.reads if not _generic(r, vocabulary) and all(vocabulary.spread.get(p, 0) <= vocabulary.documents / 4 for p in r.split())
         ]
         rare = sorted(known, key=lambda r: min((zipf(p) for p in r.split()), default=9.0))
-        found = [r for r in rare[:1] if min(zipf(p) for p in r.split()) < RARE_FOCUS_ZIPF + 0.5]
+        found = [r for r in rare[:1] if min(zipf(p) for p in r.split()) < RARE_FOCUS_ZIPF]
     synonyms = frozenset(s for name in found for s in vocabulary.synonyms_of(name))
     return Focus(tuple(found), tuple(missing), weight, synonyms)
 

@@ -7,12 +7,10 @@ Signals (each 0..1 unless said), from the hits and the chosen sentences:
   agreement       overlap of the dense and lexical top-5 passages
   unknown         share of the question's words the corpus never uses, each weighted by its
                   rarity in general English (focus.rarity): "mother" counts 0, "psilocybin" 1
-  rare_unknown    the rarity of the rarest of those words
   missing_focus   the rarity of the rarest focus word the corpus never names ("schema therapy")
   focus_unstated  1 when the question has a focus the corpus names and no chosen sentence
                   (with its document's title and section) names it
   uncovered       1 when the chosen sentences share none of the question's terms
-  predicate_gap   share of the question's terms besides its focus that the chosen sentences lack
   type_gap        1 when the question asks for a dose, percentage, number, duration, age,
                   frequency, cost, name, person or ranking and no chosen sentence states one
 
@@ -32,13 +30,13 @@ from typing import TYPE_CHECKING
 
 from .focus import FACT_WORDS, states_focus, supports
 from .language import RESOURCES
-from .lexical import tokenize
 
 if TYPE_CHECKING:
     from .evidence import Evidence
     from .retrieve import Hits, Sentence
 
 FITTED_FILE = RESOURCES / "evidence.json"
+SIGNALS = ("best", "weak", "passage", "agreement", "unknown", "missing_focus", "focus_unstated", "uncovered", "type_gap")
 WEAK_BELOW = 0.6
 MENTION_RARITY = 0.3  # unknown words at least this rare are named in a refusal's reason
 
@@ -56,10 +54,6 @@ def fitted() -> Fitted:
     return Fitted(data["weights"], float(data["threshold"]), data.get("provenance", {}))
 
 
-def signal_names() -> list[str]:
-    return [name for name in fitted().weights if name != "bias"]
-
-
 def signals(hits: "Hits", sentences: "list[Sentence]") -> dict[str, float]:
     from .evidence import in_context, term_share
 
@@ -69,18 +63,15 @@ def signals(hits: "Hits", sentences: "list[Sentence]") -> dict[str, float]:
     terms = set(reading.terms)
     coverage = term_share(terms, chosen_text) * (len(terms) / content if content else 0.0)
     best = max((s.similarity for s in hits.sentences), default=0.0)
-    predicate = set(reading.predicate)
     return {
         "best": best,
         "weak": max(0.0, WEAK_BELOW - best),
         "passage": max((p.dense for p in hits.passages if p.dense is not None), default=0.0),
         "agreement": hits.agreement,
         "unknown": sum(w.rarity for w in reading.words if not w.known) / content if content else 1.0,
-        "rare_unknown": max((w.rarity for w in reading.words if not w.known), default=0.0),
         "missing_focus": reading.focus.missing_rarity,
         "focus_unstated": 1.0 if reading.focus.names and not any(states_focus(reading.focus, in_context(s)) for s in sentences) else 0.0,
         "uncovered": 1.0 if coverage == 0.0 else 0.0,
-        "predicate_gap": 1.0 - len(predicate & set(tokenize(chosen_text))) / len(predicate) if predicate else 0.0,
         "type_gap": 1.0 if reading.asks and not supports(reading.asks, chosen_text, hits.question) else 0.0,
     }
 

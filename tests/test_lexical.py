@@ -11,7 +11,7 @@ from mhqa.chroma import CHUNKS
 
 
 def test_scores_equal_bm25s(session, labelled):
-    index = lexical_index(session.generation)
+    index, _ = lexical_index(session.generation)
     records = list(session.generation.scan(CHUNKS))
     by_id = {r.id: r for r in records}
     corpus = [tokenize(lexical_text(by_id[i].metadata, by_id[i].document)) for i in index.ids]
@@ -22,15 +22,8 @@ def test_scores_equal_bm25s(session, labelled):
         assert np.allclose(index.scores(terms), reference.get_scores(terms), atol=1e-5), row["question"]
 
 
-def test_typos_map_to_corpus_terms(session):
-    index = lexical_index(session.generation)
-    assert index.correct(tokenize("antidepresants")[0]) == tokenize("antidepressants")[0]
-    assert index.correct(tokenize("schizophrenya")[0]) == tokenize("schizophrenia")[0]
-    assert index.correct(tokenize("sourdough")[0]) is None
-
-
 def test_acronyms_are_found(session):
-    index = lexical_index(session.generation)
+    index, _ = lexical_index(session.generation)
     for acronym, source in [("DMDD", "nimh-dmdd.pdf"), ("ERP", "nimh-ocd.pdf"), ("ARFID", "nimh-eating-disorders.pdf")]:
         top = index.search(tokenize(acronym), 3)
         records = session.generation.get(CHUNKS, [chunk_id for chunk_id, _ in top])

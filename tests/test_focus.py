@@ -1,0 +1,133 @@
+"""Reading a question against the real corpus vocabulary: rarity, compounds, typos, abbreviations, focus;
+and the answers that follow from it: focus refusals, no questions or headings quoted, two-page answers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mhqa.evidence import is_statement, leans_back
+from mhqa.focus import asks_for, is_yes_no, rarity, read_question, supports
+from mhqa.policy import FITTED_FILE, SIGNALS, fitted
+from mhqa.store import UNITS
+
+
+@pytest.fixture(scope="module")
+def vocabulary(session):
+    return session.searcher.vocabulary
+
+
+def test_rarity_weighs_everyday_words_little_and_rare_words_much():
+    assert rarity("mother") == 0.0 and rarity("52") == 0.0
+    assert rarity("numb") < 0.5 < rarity("psilocybin") <= 1.0
+    assert rarity("xqzvbnm") == 1.0  # not an English word at all
+
+
+def test_personal_context_is_not_counted_against_a_question(vocabulary):
+    reading = read_question("My 70-year-old mother says she feels numb, not sad. Can that be depression?", vocabulary)
+    assert reading.focus.names == ("depression",) and not reading.focus.missing
+    assert sum(w.rarity for w in reading.words if not w.known) < 0.5  # "mother", "70", "year", "old" weigh nothing
+
+
+def test_compound_is_split_into_its_words(vocabulary):
+    assert vocabulary.split("sleepwalking") == ("sleep", "walking")
+    [word] = [w for w in read_question("is sleepwalking a sign of anxiety", vocabulary).words if w.typed == "sleepwalking"]
+    assert word.how == "compound" and word.reads == ("sleep", "walking") and word.known
+
+
+def test_typos_are_corrected_towards_corpus_words(vocabulary):
+    reading = read_question("how long do antidepresants take to wrok for schizophrenya", vocabulary)
+    by_typed = {w.typed: w for w in reading.words}
+    assert by_typed["antidepresants"].reads == ("antidepressants",) and by_typed["antidepresants"].how == "typo"
+    assert by_typed["schizophrenya"].reads == ("schizophrenia",)
+    assert by_typed["wrok"].reads == ("work",) and by_typed["wrok"].how == "english-typo"
+    assert "antidepressants" in reading.search and "antidepresants" not in reading.search
+    assert vocabulary.correct("sourdough") is None
+
+
+def test_abbreviations_come_from_the_corpus_not_a_list(vocabulary):
+    assert ["obsessive compulsive disorder", "ocd"] in vocabulary.synonyms  # "Obsessive-compulsive disorder (OCD)"
+    reading = read_question("MDD dx criteria", vocabulary)
+    words = {w.typed: w for w in reading.words}
+    assert words["mdd"].reads == ("major depressive disorder",) and words["mdd"].how == "abbreviation"
+    assert words["dx"].reads == ("diagnosis",) and words["dx"].how == "shorthand"
+    assert "major depressive disorder" in reading.search
+    assert all(w.how != "abbreviation" for w in read_question("what does bp mean for bipolar meds", vocabulary).words)
+
+
+def test_focus_is_the_corpus_name_with_its_synonyms(vocabulary):
+    focus = read_question("How is obsessive-compulsive disorder treated in teens?", vocabulary).focus
+    assert focus.names == ("obsessive compulsive disorder",) and "ocd" in focus.synonyms and not focus.missing
+
+
+@pytest.mark.parametrize(
+    "question, missing",
+    [
+        ("How is Tourette syndrome diagnosed?", "tourette"),
+        ("Is equine therapy effective for PTSD?", "equine"),
+    ],
+)
+def test_a_focus_the_corpus_never_names_is_refused(session, vocabulary, question, missing):
+    assert missing in read_question(question, vocabulary).focus.missing
+    answer = session.ask(question)
+    assert answer.status == "refused", answer.answer
+    assert f"never name '{missing}'" in answer.reason
+
+
+def test_what_a_question_asks():
+    assert asks_for("how many sessions of CBT does panic disorder take") == "duration"
+    assert asks_for("how many attacks a month mean panic disorder") == "number"
+    assert asks_for("what % of new moms get the baby blues") == "percentage"
+    assert asks_for("Which organizations offer support groups or resources?") is None
+    assert asks_for("Which is more common, bipolar I or bipolar II?") == "comparison"
+    assert is_yes_no("Can stress cause panic attacks?") and not is_yes_no("What causes panic attacks?")
+    question = "how many sessions of CBT does panic disorder take"
+    assert supports("duration", "CBT is often given in 12 sessions.", question)
+    assert not supports("duration", "It takes 2 weeks to feel better after sessions start.", question)  # a number, of weeks
+    assert not supports("comparison", "Hypomanic episodes are less severe than manic episodes.", "Which is more common, bipolar I or II?")
+
+
+def test_no_question_heading_or_reference_line_is_a_statement(session):
+    units = [r.document for r in session.generation.scan(UNITS)]
+    questions = [u for u in units if u.rstrip("”\" ").endswith("?")]
+    assert questions and not any(is_statement(u) for u in questions)
+    assert not is_statement("Depression Among Women (Centers for Disease Control and Prevention)")
+    assert is_statement("Depression is a medical condition.")
+    assert leans_back("However, symptoms can change.") and leans_back("These changes are normal.") and not leans_back("Stress is a response.")
+
+
+def test_a_question_from_the_brochure_is_not_quoted_back(session):
+    answer = session.ask("Does your child go through extreme changes in mood and behavior?")
+    assert answer.status == "answered"
+    assert not any(text.rstrip("”\" ").endswith("?") for text, _ in answer.sentences), answer.sentences
+
+
+def test_leaning_sentences_come_with_the_sentence_before(session):
+    for question in ("What are the treatments for depression?", "How do stimulants compare with antipsychotics for DMDD?",
+                     "What happens during a manic episode in children?", "Does your child go through extreme changes in mood and behavior?"):
+        answer = session.ask(question, min_evidence=0.0)
+        texts = [text for text, _ in answer.sentences]
+        for position, text in enumerate(texts):
+            if leans_back(text):
+                assert position > 0, (question, texts)
+
+
+def test_a_second_page_adds_the_asked_for_fact(session):
+    answer = session.ask("how many symptoms are needed for an ADHD diagnosis in adults")
+    assert answer.status == "answered" and len({(c.source, c.page) for c in answer.citations}) == 2
+    first = [text for text, marker in answer.sentences if marker == 1]
+    second = [text for text, marker in answer.sentences if marker == 2]
+    question = answer.question
+    assert not any(supports("number", text, question) for text in first)
+    assert any(supports("number", text, question) for text in second)
+
+
+def test_the_policy_file_names_its_data_and_every_signal():
+    data = json.loads(FITTED_FILE.read_text())
+    assert set(data["weights"]) == {"bias", *SIGNALS} and 0 < data["threshold"] < 1
+    provenance = data["provenance"]
+    assert provenance["date"] and provenance["threshold_chosen_on"]["file"] == "tests/data/quality/tune.jsonl"
+    assert all(len(source["sha256"]) == 64 for source in [*provenance["weights_fitted_on"], provenance["threshold_chosen_on"]])
+    assert "test.jsonl" not in json.dumps(provenance)
+    assert fitted().threshold == data["threshold"]
