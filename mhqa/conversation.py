@@ -6,30 +6,32 @@
     turn = resolve("how is it treated?", reading, turn.context, vocabulary)
     turn.read_as                                          # "how is OCD treated?": retrieved, and shown
 
-A question *leans back* when it has no focus of its own (focus.py) and points at something
-said before: a pronoun in its first clause ("it", "them", "these"; not "is it safe to ...",
-nor a "they" after "my friend"), an ellipsis ("and in kids?", "what about side effects?",
-"side effects?"), or a few words that name nothing ("what treatments are there?"). Its
-missing focus comes from the conversation's *topic*, the latest turn that had one, and the
-question is rewritten; the rewrite is what is retrieved:
+A question with a focus of its own (focus.py: the condition, drug or therapy it is about;
+where focus.py finds none, the narrow words it names, focus.mention: "psychosis", "panic
+attacks") starts a new topic and never inherits one; words that stand in for a focus do so
+only when no pronoun in the question points back ("can I get accommodations at work for it?").
+Any other question leans on the conversation's *topic*, the latest turn that
+had one, and is rewritten; the rewrite is what is retrieved:
   - "why is that?" asks why of the topic's question: "why is depression more common in women?"
-  - a phrase that adds to the topic's question is added to it: "how is bipolar disorder treated in kids?"
+  - a phrase that adds to the topic's question is added to it: "and in kids?" ->
+    "how is bipolar disorder treated in kids?"
   - a pronoun that agrees in number with the topic is replaced by it: "how is OCD treated?"
     (or with another thing its question named: "stimulants for his ADHD" + "how do they work?")
   - a pronoun that agrees with neither means something else the last question said: that
     question leads ("what meds are used for schizophrenia — what if those don't help?")
   - otherwise the topic leads: "panic disorder: side effects?"
-A question with a focus of its own starts a new topic and never inherits one. Two short
-forms of it do keep the topic's question: "and schizophrenia?" after "when does OCD
-start?" asks the same of schizophrenia, and a bare name after a refused fragment ("of
-clozapine" after "side effects?") completes that fragment. A question without a focus
-that still names something narrow (focus.mention: "psychosis", "panic attacks") makes that
-the topic; a first question that names nothing is itself the topic a follow-up leans on.
+Two short forms with a focus keep the topic's question: "and schizophrenia?" after "when
+does OCD start?" asks the same of schizophrenia (when both are conditions, or both
+treatments), and a bare name after a refused fragment ("of clozapine" after "side
+effects?") completes that fragment.
 
-With no topic to lean on and nothing named, a question that leans back is a *fragment*: it
-is refused with a prompt for what is meant (answer.FRAGMENT_PROMPT), in `ask` as in `chat`.
-A message that raised the crisis resources is read as typed (never rewritten: it is not a
-question about the topic), and is a fragment only on the same terms.
+With no topic yet, a first question that names nothing is itself what a follow-up leans on.
+A question that *points back* with no topic and nothing named is a *fragment*: a pronoun in its first clause ("it", "them", "those"; not the "it" of
+"is it safe to ...", nor a "they" that stands for "my friend" named before it) or an
+ellipsis ("and in kids?", "what about side effects?", "side effects?"). It is refused with
+a prompt for what is meant (answer.FRAGMENT_PROMPT), in `ask` as in `chat`. A message that
+raised the crisis resources is read as typed (never rewritten: it is not a question about
+the topic), and is a fragment only on the same terms.
 
 Plain functions over small records: nothing is read from the index or the corpus per turn.
 """
@@ -68,7 +70,6 @@ TREATMENT_NOUNS = frozenset(
     """therapy therapies psychotherapy treatment treatments stimulation medication medications medicine medicines
     inhibitor inhibitors antidepressant antidepressants antipsychotic antipsychotics stabilizer stabilizers""".split()
 )
-SHORT = 6  # words: a question this short that names nothing leans on the conversation
 _ASKING = "|".join(sorted(QUESTION_WORDS - {"list", "give", "show"}))
 # Where a question's first clause ends: a sentence's end, or a comma, dash or "and" before another question.
 _CLAUSE = re.compile(rf"[.?!;]+\s*|\s*(?:,|\s[-–—]+|\s+and|\s+but)\s+(?=(?:and\s+|but\s+)?(?:{_ASKING})\b)", re.IGNORECASE)
@@ -102,7 +103,7 @@ class Context:
 class Turn:
     text: str  # what is retrieved: the rewrite, or the question as typed
     read_as: str | None  # the rewrite, when there is one
-    fragment: bool  # leans back on nothing: refused with a prompt for what is meant
+    fragment: bool  # points back at nothing: refused with a prompt for what is meant
     context: Context  # the conversation after this turn
 
 
@@ -110,9 +111,9 @@ def resolve(question: str, reading: Reading, context: Context, vocabulary: Vocab
     """How `question` (its reading by focus.read_question) is read after `context`.
 
     `crisis`: the message raised the crisis resources. It is read as typed, never rewritten
-    (it is not a question about the topic), and refused as a fragment only when it leans on nothing.
+    (it is not a question about the topic), and refused as a fragment only on the same terms as others.
     """
-    words, core = _words(question), _core(question)
+    core = _core(question)
     if reading.focus and context.pending and not _asks_itself(core) and not crisis:
         return _clarify(question, core, reading, context.pending, vocabulary)
     if _own_focus(question, reading, vocabulary):
@@ -121,11 +122,10 @@ def resolve(question: str, reading: Reading, context: Context, vocabulary: Vocab
             if _treatment(topic.subject, vocabulary) == _treatment(_subject(question, reading, vocabulary) or "", vocabulary):
                 return _same_question(question, reading, topic, vocabulary)
         return Turn(question, None, False, Context(_topic(question, reading, vocabulary)))
-    leans = _points_back(question) or _elliptic(question, core)
-    subject = _subject(question, reading, vocabulary)  # a rare word it names, for one without a focus
-    if leans and context.topic is None and subject is None:
-        return Turn(question, None, True, Context(pending=question))
-    if crisis or context.topic is None or (not leans and (subject or len(words) > SHORT)):
+    subject = _subject(question, reading, vocabulary)  # the narrow words it names, for want of a focus
+    if crisis or context.topic is None or (subject and not _points_back(question)):
+        if context.topic is None and subject is None and (_points_back(question) or _elliptic(question, core)):
+            return Turn(question, None, True, Context(pending=question))
         topic = context.topic
         if subject or (topic is None and not crisis):  # a first question that names nothing: a follow-up leans on all of it
             topic = Topic(subject, question, bool(_predicate(reading)))
@@ -136,7 +136,7 @@ def resolve(question: str, reading: Reading, context: Context, vocabulary: Vocab
 
 
 def rewrite(question: str, core: str, topic: Topic) -> tuple[str, str]:
-    """`question`, which leans back, read with `topic` (the module doc's readings, in order);
+    """`question`, which has no focus of its own, read with `topic` (the module doc's readings, in order);
     and what the topic's question becomes."""
     base = topic.question.rstrip(" ?.!")
     if _WHY.match(core.lower()) and _words(base)[:1] and _words(base)[0] in AUXILIARIES:
