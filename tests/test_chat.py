@@ -63,12 +63,22 @@ class Terminal:
         return chunk
 
     def send(self, keys: str) -> None:
-        """Type `keys` once readline reads the terminal (it turns echo off): keys typed before
-        would be echoed by the terminal, and a Ctrl-C could come before Python waits for it."""
+        """Type `keys` once the chat waits for them: readline has the terminal (echo off) and is
+        blocked in select. CPython's readline misses a Ctrl-C that lands while it is still
+        drawing the line (until the next key), so a key sent earlier could be lost."""
         deadline = time.monotonic() + 30
-        while termios.tcgetattr(self.fd)[3] & termios.ECHO and time.monotonic() < deadline:
-            self._read(time.monotonic() + 0.05)
+        while not self._waiting() and time.monotonic() < deadline:
+            self._read(time.monotonic() + 0.02)
         os.write(self.fd, keys.encode())
+
+    def _waiting(self) -> bool:
+        try:
+            with open(f"/proc/{self.pid}/wchan", encoding="ascii") as handle:
+                blocked = handle.read()
+            echo = termios.tcgetattr(self.fd)[3] & termios.ECHO
+        except (OSError, termios.error):  # no /proc, or the chat has ended: send at once
+            return True
+        return not echo and ("poll" in blocked or "select" in blocked)
 
     def wait(self, timeout: float = 60) -> int:
         deadline = time.monotonic() + timeout
