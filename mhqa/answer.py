@@ -14,6 +14,9 @@ from .policy import answers, refusal_reason
 from .retrieve import Hits, Passage, Sentence
 
 REFUSAL = "The vetted sources do not answer this question."
+# A question that leans on an earlier one, with none to lean on (conversation.py): in `ask` and `chat` alike.
+FRAGMENT_PROMPT = "Which condition or treatment do you mean?"
+FRAGMENT_REASON = "the question does not say which condition, drug or therapy it is about, and no earlier question does"
 NOTICE = "Educational information from the listed sources, not a diagnosis or a substitute for professional care."
 ANSWERED, REFUSED = "answered", "refused"
 
@@ -52,6 +55,11 @@ class Answer:
     ranked: list[tuple[str, int]] = field(default_factory=list)  # citations, then other passages (for eval)
     sentences: list[tuple[str, int]] = field(default_factory=list)  # (quoted sentence, citation id): `answer` is joined from these
     generation: str | None = None  # the index generation that answered
+    read_as: str | None = None  # the question as rewritten from the conversation, when it was (chat)
+
+    @property
+    def fragment(self) -> bool:
+        return self.status == REFUSED and self.reason == FRAGMENT_REASON
 
     def to_json(self) -> dict:
         """The `--json` object: exactly these keys, in this order."""
@@ -94,10 +102,19 @@ def compose(
     At most `max_citations` sources: a sentence that would need another is left out.
     `resources` are the crisis lines, kept on the answer when `crisis` says so.
     """
-    answer = _compose(question, evidence, hits, threshold, crisis.crisis, max_citations)
+    answer = _with_crisis(_compose(question, evidence, hits, threshold, crisis.crisis, max_citations), crisis, resources)
+    answer.ranked = list(dict.fromkeys([(c.source, c.page) for c in answer.citations] + _passage_pages(hits)))
+    return answer
+
+
+def fragment_refusal(question: str, threshold: float, crisis: CrisisCheck, resources: tuple[str, ...] = ()) -> Answer:
+    """The refusal of a question that leans on an earlier one when there is none: nothing is looked up."""
+    return _with_crisis(Answer(question, REFUSED, None, FRAGMENT_REASON, 0.0, threshold, crisis.crisis, []), crisis, resources)
+
+
+def _with_crisis(answer: Answer, crisis: CrisisCheck, resources: tuple[str, ...]) -> Answer:
     answer.crisis_kind, answer.language = crisis.kind, crisis.language
     answer.resources = resources if crisis.crisis else ()
-    answer.ranked = list(dict.fromkeys([(c.source, c.page) for c in answer.citations] + _passage_pages(hits)))
     return answer
 
 

@@ -180,10 +180,11 @@ def chat(
     no_passages: PassagesOpt = False,
     history: Annotated[Optional[Path], typer.Option("--history", help="Keep the line history in this file across chats (by default it is kept in memory only).", show_default=False)] = None,
     log: LogOpt = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Read lines from standard input and print one JSON object per line: an `ask --json` object with `read_as`, or a slash command's.")] = False,
     *,
     where: dict,
 ) -> None:
-    """Ask question after question with the model kept loaded; exit, quit or Ctrl-D leaves."""
+    """Ask question after question with the model kept loaded; a follow-up may lean on the one before. /help lists the commands; exit, quit or Ctrl-D leaves."""
     from .chat import line_editing, run_chat, welcome
     from .render import IndexProgress, console
     from .session import open_session
@@ -194,8 +195,9 @@ def chat(
     with IndexProgress(err) as progress:
         session = open_session(settings, progress)
     with session:
-        out.print(welcome(session))
-        run_chat(session, out, err, show_passages=not no_passages)
+        if not json_output:
+            out.print(welcome(session))
+        run_chat(session, out, err, show_passages=not no_passages, json_output=json_output)
     save_history()
     if session.indexed:
         return

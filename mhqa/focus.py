@@ -265,6 +265,31 @@ def _generic(reading: str, vocabulary: Vocabulary) -> bool:
     return all(part in CATEGORY_NOUNS or not vocabulary.specific(part) for part in reading.split())
 
 
+def mention(question: str, vocabulary: Vocabulary) -> str | None:
+    """What a question without a focus talks about, for a follow-up to point back to (conversation.py).
+
+    Of the words at most a quarter of the documents use, the rarest in English that is a word
+    of a corpus name or rare in English itself, with such narrow words right after it:
+    "what is psychosis" -> "psychosis", "i keep getting panic attacks" -> "panic attacks".
+    None when the question has no such word.
+    """
+    sequence = [w for w in _read_sequence(question.replace("’", "'"), vocabulary) if not w.typed.isdigit()]
+    named = {word for name in vocabulary.names for word in name.split()}
+    parts = [[p for r in w.reads for p in r.split()] for w in sequence]
+    narrow = [
+        w.known and not _is_stop(w) and all(vocabulary.spread.get(p, vocabulary.documents) <= vocabulary.documents / 4 for p in ps)
+        for w, ps in zip(sequence, parts)
+    ]
+    candidates = [i for i, ps in enumerate(parts) if narrow[i] and any(p in named or zipf(p) < RARE_FOCUS_ZIPF + 1 for p in ps)]
+    if not candidates:
+        return None
+    rarest = min(candidates, key=lambda i: min(zipf(p) for p in parts[i]))
+    end = rarest + 1
+    while end < len(sequence) and narrow[end]:  # the words after it, as in "panic attacks"
+        end += 1
+    return " ".join(dict.fromkeys(w.typed for w in sequence[rarest:end]))
+
+
 def states_focus(focus: Focus, text: str) -> bool:
     """Whether `text` names the focus or a synonym the corpus gives (True when there is no known focus)."""
     if not focus.names:

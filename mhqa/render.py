@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from .answer import NOTICE, REFUSAL, Answer, Citation
+from .answer import FRAGMENT_PROMPT, NOTICE, REFUSAL, Answer, Citation
 from .clean import clean_chars
 from .crisis import ENGLISH_ONLY
 from .register import REVIEW_OVERDUE
@@ -75,8 +75,13 @@ def answer_view(answer: Answer, show_passages: bool = True) -> Group:
     if answer.language != "en":
         parts.append(Text(ENGLISH_ONLY, style="bold"))
     parts.append(Text("Q: ", style="bold") + safe(answer.question))
+    if answer.read_as:
+        parts.append(Text("Read as: ", style="bold") + safe(answer.read_as))
     parts.append(Text(""))
-    if answer.status == "answered":
+    if answer.fragment:
+        parts.append(Text(FRAGMENT_PROMPT, style="bold yellow"))
+        parts.append(Text("Why: ", style="bold") + safe(answer.reason or ""))
+    elif answer.status == "answered":
         parts.append(safe(answer.answer or ""))
         parts.append(Text(""))
         parts.append(Text(f"Sources (evidence {answer.evidence:.2f}, threshold {answer.threshold:.2f}):", style="bold"))
@@ -94,6 +99,22 @@ def answer_view(answer: Answer, show_passages: bool = True) -> Group:
     parts.append(Text(""))
     parts.append(Text(NOTICE, style="italic dim"))
     return Group(*parts)
+
+
+def documents_view(documents) -> Table:
+    """The indexed documents (session.Session.documents): title, publisher and year, and the file cited."""
+    table = Table(title=f"{len(documents)} documents in the index", title_justify="left")
+    for column in ("title", "publisher", "year", "file"):
+        table.add_column(column, overflow="fold")
+    for name, facts in documents:
+        table.add_row(safe(facts.title), safe(facts.publisher or ""), str(facts.year or ""), safe(name))
+    return table
+
+
+def page_view(citation: Citation, text: str) -> Panel:
+    """The full cleaned text of the page behind a citation, as the index holds it."""
+    body = Text(clean_chars(citation.title), style="bold") + Text("\n\n") + safe(text)
+    return Panel(body, title=Text(f"[{citation.id}] {clean_chars(citation.source)}, page {citation.page}"), title_align="left", border_style="cyan")
 
 
 def print_answers_json(answers: Iterable[Answer], stream=None) -> None:

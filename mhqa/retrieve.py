@@ -105,8 +105,9 @@ class Searcher:
         self.lexical = lexical
         self.vocabulary = vocabulary
 
-    def search(self, question: str, passages: int = 6) -> Hits:
-        reading = read_question(question, self.vocabulary)
+    def search(self, question: str, passages: int = 6, reading: Reading | None = None) -> Hits:
+        """`reading`: the question already read (focus.read_question), so it is not read twice."""
+        reading = reading or read_question(question, self.vocabulary)
         vector = self.encoder.encode([reading.search])[0]
         terms = reading.terms
         dense = self.generation.query(CHUNKS, vector, DENSE_DEPTH)
@@ -186,3 +187,27 @@ class Searcher:
 def in_context(sentence: Sentence) -> str:
     """The sentence with its document's title and section: what it is about."""
     return f"{sentence.passage.title} {sentence.passage.section} {sentence.text}"
+
+
+def page_text(generation: Generation, chunk_ids: list[str], page: int) -> str:
+    """One page of a document as indexed (cleaned; headings and lists on lines of their own), from its chunks."""
+    units: dict[int, tuple[str, str]] = {}  # unit -> (what a chunk puts before it, its text)
+    headings: set[str] = set()
+    for record in generation.get(CHUNKS, chunk_ids).values():
+        headings.add(record.metadata.get("section", ""))
+        previous = None
+        for unit, start, end, on_page in json.loads(record.metadata["spans"]):
+            before = record.document[previous:start] if previous is not None else ""
+            if on_page == page and (unit not in units or (before and not units[unit][0])):
+                units[unit] = (before, record.document[start:end])
+            previous = end
+    text, last, previous_body = "", None, ""
+    for unit in sorted(units):
+        before, body = units[unit]
+        if text:
+            if last != unit - 1 or not before:  # no chunk shows the gap: a heading or a list still gets its own line
+                apart = {previous_body.rstrip(":"), body.rstrip(":")} & headings or "\n" in previous_body + body
+                before = "\n" if apart or last != unit - 1 else " "
+            text += before
+        text, last, previous_body = text + body, unit, body
+    return text

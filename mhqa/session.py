@@ -13,17 +13,19 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
-from .answer import Answer, compose
+from .answer import Answer, compose, fragment_refusal
 from .clean import clean_line
+from .conversation import Context, resolve
 from .crisis import Classifier, CrisisDetector, resources_for
 from .embed import load_encoder
 from .errors import ModelMismatch, UsageError
 from .evidence import assess
+from .focus import read_question
 from .indexer import Progress, run_index
 from .model import describe_model
 from .policy import fitted
-from .register import source_facts
-from .retrieve import Searcher, lexical_index
+from .register import SourceFacts, source_facts
+from .retrieve import Searcher, lexical_index, page_text
 from .settings import Settings, bundled_model_path, check_writable
 from .store import Generation, Index
 
@@ -50,18 +52,43 @@ class Session:
         return self.generation.manifest
 
     def ask(self, question: str, max_sentences: int | None = None, min_evidence: float | None = None) -> Answer:
+        """A question on its own: one that leans on an earlier question is refused as a fragment."""
+        return self.follow(question, Context(), max_sentences, min_evidence)[0]
+
+    def follow(
+        self, question: str, context: Context, max_sentences: int | None = None, min_evidence: float | None = None
+    ) -> tuple[Answer, Context]:
+        """A question in a conversation (`chat`): read against `context`; returns the answer and the context after it."""
         text = clean_line(question)
         if not text:
             raise UsageError("the question is empty")
-        crisis = self.crisis.check(text)  # first, on what the person typed
-        hits = self.searcher.search(text, passages=max(self.settings.top_k, MIN_PASSAGES))
-        evidence = assess(hits, max_sentences or self.settings.max_sentences)
+        crisis = self.crisis.check(text)  # first, on what the person typed, before any rewrite
+        reading = read_question(text, self.searcher.vocabulary)
+        turn = resolve(text, reading, context, self.searcher.vocabulary, crisis=crisis.crisis)
         threshold = min_evidence if min_evidence is not None else self.threshold
-        answer = compose(question, evidence, hits, threshold, crisis, self.resources, max_citations=self.settings.top_k)
+        if turn.fragment:
+            answer = fragment_refusal(question, threshold, crisis, self.resources)
+        else:
+            passages = max(self.settings.top_k, MIN_PASSAGES)
+            hits = self.searcher.search(turn.text, passages=passages, reading=None if turn.read_as else reading)
+            evidence = assess(hits, max_sentences or self.settings.max_sentences)
+            answer = compose(question, evidence, hits, threshold, crisis, self.resources, max_citations=self.settings.top_k)
+        answer.read_as = turn.read_as
         self._cite_sources(answer)
         if self.settings.log_file:
             _log(self.settings.log_file, answer)
-        return answer
+        return answer, turn.context
+
+    def documents(self) -> list[tuple[str, SourceFacts]]:
+        """The indexed documents, by title: the file name a citation gives, and what the register states."""
+        return sorted(((name, facts) for name, (_, facts) in self._sources.items()), key=lambda item: (item[1].title.lower(), item[0]))
+
+    def page(self, source: str, page: int) -> str:
+        """The cleaned text of one page of an indexed document, read from the index (not the PDF)."""
+        record = self.manifest.by_name().get(source)
+        if record is None or not 1 <= page <= record.pages:
+            raise UsageError(f"the index has no page {page} of {source}")
+        return page_text(self.generation, record.chunk_ids, page)
 
     def _cite_sources(self, answer: Answer) -> None:
         """Provenance: the generation that answered, and per citation its source's facts and SHA-256."""

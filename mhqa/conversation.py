@@ -1,0 +1,346 @@
+"""Follow-up questions: what a question leans on in the conversation, and how it is read.
+
+    context = Context()                                   # a new conversation (and after /new)
+    turn = resolve("what is OCD?", reading, context, vocabulary)
+    turn.read_as, turn.fragment                           # None, False: it has a focus of its own
+    turn = resolve("how is it treated?", reading, turn.context, vocabulary)
+    turn.read_as                                          # "how is OCD treated?": retrieved, and shown
+
+A question with a focus of its own (focus.py: the condition, drug or therapy it is about;
+where focus.py finds none, the narrow words it names, focus.mention: "psychosis", "panic
+attacks") starts a new topic and never inherits one; words that stand in for a focus do so
+only when no pronoun in the question points back ("can I get accommodations at work for it?").
+Any other question leans on the conversation's *topic*, the latest turn that
+had one, and is rewritten; the rewrite is what is retrieved:
+  - "why is that?" asks why of the topic's question: "why is depression more common in women?"
+  - a phrase that adds to the topic's question is added to it: "and in kids?" ->
+    "how is bipolar disorder treated in kids?"
+  - a pronoun that agrees in number with the topic is replaced by it: "how is OCD treated?"
+    (or with another thing its question named: "stimulants for his ADHD" + "how do they work?")
+  - a pronoun that agrees with neither means something else the last question said: that
+    question leads ("what meds are used for schizophrenia — what if those don't help?")
+  - otherwise the topic leads: "panic disorder: side effects?"
+Two short forms with a focus keep the topic's question: "and schizophrenia?" after "when
+does OCD start?" asks the same of schizophrenia (when both are conditions, or both
+treatments), and a bare name after a refused fragment ("of clozapine" after "side
+effects?") completes that fragment.
+
+With no topic yet, a first question that names nothing is itself what a follow-up leans on.
+A question that *points back* with no topic and nothing named is a *fragment*: a pronoun in its first clause ("it", "them", "those"; not the "it" of
+"is it safe to ...", nor a "they" that stands for "my friend" named before it) or an
+ellipsis ("and in kids?", "what about side effects?", "side effects?"). It is refused with
+a prompt for what is meant (answer.FRAGMENT_PROMPT), in `ask` as in `chat`. A message that
+raised the crisis resources is read as typed (never rewritten: it is not a question about
+the topic), and is a fragment only on the same terms.
+
+Plain functions over small records: nothing is read from the index or the corpus per turn.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .focus import Reading, mention
+from .lexical import tokenize
+from .vocabulary import Vocabulary, name_words
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+# Words that start a question or a request: such a turn asks something of its own.
+QUESTION_WORDS = frozenset(
+    """what whats what's how hows how's why when where who which whose is are was were do does did can could
+    should would will has have had may might must tell explain describe define list give show""".split()
+)
+AUXILIARIES = frozenset("is are was were do does did can could should would will has have had may might must".split())
+PREPOSITIONS = frozenset("in for with without during among after before at on of while under over from about to".split())
+# Discourse words before the question proper ("ok so ...", "sorry - ..."), and ellipsis leads.
+_FILLER = re.compile(r"^(?:\W*\b(?:ok|okay|so|well|alright|right|hmm+|um+|sorry|thanks|thank you|great|cool|yes|yeah|no|now|oh)\b)+\W*")
+_CONJUNCTION = re.compile(r"^(?:and|but|or|also|plus|then)\b\W*")
+_LEAD = re.compile(r"^(?:and|but|or|also|plus|then|what about|how about)\b\W*")
+_CLARIFYING = re.compile(
+    r"^(?:i mean|i meant|i'm talking about|im talking about|i was asking about|talking about|asking about|regarding|about)\b\W*|\W*\b(?:i mean|i meant)\W*$",
+    re.IGNORECASE,
+)
+_WHY = re.compile(r"^(?:why|how come)(?: is that| is it| so| that is)?\W*$")
+# Words that frame a question without saying what it asks ("tell me about OCD").
+FRAME = frozenset(tokenize("tell explain describe define know learn talk mean specifically exactly though tho really actually basically please"))
+PLURAL_PRONOUNS = {"they": "", "them": "", "their": "'"}
+SINGULAR_PRONOUNS = {"it": "", "its": "'s"}
+TREATMENT_NOUNS = frozenset(
+    """therapy therapies psychotherapy treatment treatments stimulation medication medications medicine medicines
+    inhibitor inhibitors antidepressant antidepressants antipsychotic antipsychotics stabilizer stabilizers""".split()
+)
+_ASKING = "|".join(sorted(QUESTION_WORDS - {"list", "give", "show"}))
+# Where a question's first clause ends: a sentence's end, or a comma, dash or "and" before another question.
+_CLAUSE = re.compile(rf"[.?!;]+\s*|\s*(?:,|\s[-–—]+|\s+and|\s+but)\s+(?=(?:and\s+|but\s+)?(?:{_ASKING})\b)", re.IGNORECASE)
+# People a "they" or "their" may stand for within the question itself.
+PEOPLE = frozenset(
+    """someone somebody anyone anybody everyone everybody people person friend friends child children kid kids teen
+    teens teenager teenagers student students parent parents son sons daughter daughters partner husband wife
+    patient patients family adults women men doctor doctors provider providers clinicians users individuals""".split()
+)
+
+
+@dataclass(frozen=True)
+class Topic:
+    subject: str | None  # what a rewrite calls it: the person's words, else the corpus name (None: it names nothing)
+    question: str  # the latest question about it, as read
+    asks: bool  # that question asks something of the subject besides naming it
+    others: tuple[str, ...] = ()  # other things that question named, which a pronoun may mean ("stimulants")
+
+    @property
+    def subjects(self) -> tuple[str, ...]:
+        return tuple(subject for subject in (self.subject, *self.others) if subject)
+
+
+@dataclass(frozen=True)
+class Context:
+    topic: Topic | None = None
+    pending: str | None = None  # the last question, refused as a fragment: a name given next completes it
+
+
+@dataclass(frozen=True)
+class Turn:
+    text: str  # what is retrieved: the rewrite, or the question as typed
+    read_as: str | None  # the rewrite, when there is one
+    fragment: bool  # points back at nothing: refused with a prompt for what is meant
+    context: Context  # the conversation after this turn
+
+
+def resolve(question: str, reading: Reading, context: Context, vocabulary: Vocabulary, crisis: bool = False) -> Turn:
+    """How `question` (its reading by focus.read_question) is read after `context`.
+
+    `crisis`: the message raised the crisis resources. It is read as typed, never rewritten
+    (it is not a question about the topic), and refused as a fragment only on the same terms as others.
+    """
+    core = _core(question)
+    if reading.focus and context.pending and not _asks_itself(core) and not crisis:
+        return _clarify(question, core, reading, context.pending, vocabulary)
+    if _own_focus(question, reading, vocabulary):
+        topic = context.topic
+        if topic is not None and topic.subject and topic.asks and _led(question) and not _predicate(reading) and not crisis:
+            if _treatment(topic.subject, vocabulary) == _treatment(_subject(question, reading, vocabulary) or "", vocabulary):
+                return _same_question(question, reading, topic, vocabulary)
+        return Turn(question, None, False, Context(_topic(question, reading, vocabulary)))
+    subject = _subject(question, reading, vocabulary)  # the narrow words it names, for want of a focus
+    if crisis or context.topic is None or (subject and not _points_back(question)):
+        if context.topic is None and subject is None and (_points_back(question) or _elliptic(question, core)):
+            return Turn(question, None, True, Context(pending=question))
+        topic = context.topic
+        if subject or (topic is None and not crisis):  # a first question that names nothing: a follow-up leans on all of it
+            topic = Topic(subject, question, bool(_predicate(reading)))
+        return Turn(question, None, False, Context(topic))
+    text, about = rewrite(question, core, context.topic)
+    topic = context.topic
+    return Turn(text, text, False, Context(Topic(topic.subject, about, topic.asks or bool(_predicate(reading)), topic.others)))
+
+
+def rewrite(question: str, core: str, topic: Topic) -> tuple[str, str]:
+    """`question`, which has no focus of its own, read with `topic` (the module doc's readings, in order);
+    and what the topic's question becomes."""
+    base = topic.question.rstrip(" ?.!")
+    if _WHY.match(core.lower()) and _words(base)[:1] and _words(base)[0] in AUXILIARIES:
+        text = f"why {base[0].lower()}{base[1:]}?"
+        return text, text
+    if _added_phrase(core):
+        text = f"{base} {core.rstrip(' ?.!')}?"
+        return text, text
+    question = _plain(question)
+    substituted = _substitute(question, topic)
+    if substituted is not None:
+        return substituted, substituted
+    together = f"{base} — {question}"
+    if topic.subject is None:
+        return together, together
+    own = f"{topic.subject}: {question}"
+    if _points_back(question):  # "those", "they": something the last question named, not its subject
+        return together, own
+    return own, own
+
+
+# --- reading the turn ------------------------------------------------------------------------
+
+
+def _words(text: str) -> list[str]:
+    return _TOKEN.findall(text.lower().replace("’", "'"))
+
+
+def _after_filler(question: str) -> str:
+    text = question.strip().replace("’", "'")
+    found = _FILLER.match(text.lower())
+    return text[found.end() :] if found else text
+
+
+def _led(question: str) -> bool:
+    """Whether the question opens with an ellipsis lead: "and ...", "what about ..."."""
+    return bool(_LEAD.match(_after_filler(question).lower()))
+
+
+def _plain(question: str) -> str:
+    """The question without its discourse words and a leading conjunction: "ok and how is it treated?" -> "how is it treated?"."""
+    text = _after_filler(question)
+    found = _CONJUNCTION.match(text.lower())
+    return text[found.end() :] if found and text[found.end() :] else text
+
+
+def _core(question: str) -> str:
+    """The question without its discourse words and ellipsis lead: "ok and in kids?" -> "in kids?"."""
+    text = _after_filler(question)
+    found = _LEAD.match(text.lower())
+    return text[found.end() :] if found else text
+
+
+def _asks_itself(core: str) -> bool:
+    """Whether a turn is a question or request of its own, not just a name ("of clozapine", "ocd?")."""
+    words = _words(core)
+    return bool(words) and words[0] in QUESTION_WORDS
+
+
+def _own_focus(question: str, reading: Reading, vocabulary: Vocabulary) -> bool:
+    """A focus the corpus names, or a name it lacks; a rare word standing in for a focus
+    ("accommodations") is one only when no pronoun points back ("... for it?")."""
+    focus = reading.focus
+    if focus.missing:
+        return True
+    named = set(vocabulary.names).union(*map(set, vocabulary.synonyms))
+    return any(name in named for name in focus.names) or (bool(focus.names) and not _points_back(question))
+
+
+def _predicate(reading: Reading) -> set[str]:
+    return set(reading.predicate) - FRAME
+
+
+def _points_back(question: str) -> bool:
+    """A pronoun or demonstrative in the question's first clause that refers to something said before."""
+    words = _first_clause(question)
+    return any(_refers(words, i) for i in range(len(words)))
+
+
+def _first_clause(question: str) -> list[str]:
+    """The words up to the question's first sentence or clause break: a pronoun after one
+    ("what is OCD, and how is it treated?") refers to what came before it in the question."""
+    return _words(_CLAUSE.split(_after_filler(question), maxsplit=1)[0])
+
+
+def _refers(words: list[str], i: int) -> bool:
+    word = words[i]
+    if word in ("they", "them", "their", "theirs", "themselves"):  # not when they are the people just named
+        return not PEOPLE.intersection(words[:i])
+    if word in ("these", "those", "this", "ones"):  # not "this year", "these days"
+        return words[i + 1 : i + 2] not in (["year"], ["week"], ["month"], ["morning"], ["time"], ["days"], ["weekend"])
+    if word in ("it", "its", "it's"):  # not "is it safe to ...", "how do I know if it's ..."
+        return not _expletive(words, i) and words[max(0, i - 2) : i] not in (["know", "if"], ["tell", "if"], ["know", "whether"], ["tell", "whether"])
+    if word == "that":  # "why is that", "does that help"; not "true that", "medicines that help"
+        return i == len(words) - 1 or i == 0 or words[i - 1] in AUXILIARIES or words[i - 1] in PREPOSITIONS
+    return False
+
+
+def _expletive(words: list[str], i: int) -> bool:
+    """ "is it safe to ...", "it's normal that ...", "is it true ...": an `it` that stands for what follows."""
+    after = words[i + 1 : i + 4]
+    be = words[i] == "it's" or (i > 0 and words[i - 1] in ("is", "was", "isn't", "be")) or after[:1] == ["is"]
+    rest = after[1:3] if after[:1] == ["is"] else after[:2]
+    return be and bool(rest) and (rest[0] == "true" or (len(rest) == 2 and rest[1] in ("to", "that", "if", "whether", "when")))
+
+
+def _elliptic(question: str, core: str) -> bool:
+    """ "and in kids?", "what about adults", "for teens?", "side effects?": a piece of a question."""
+    words = _words(core)
+    if not words:
+        return False
+    if words[0] in PREPOSITIONS:  # "in kids?", but not "at what age ...?"
+        return len(words) < 2 or words[1] not in QUESTION_WORDS
+    return _led(question) or (len(words) <= 3 and words[0] not in QUESTION_WORDS)
+
+
+def _added_phrase(core: str) -> bool:
+    """A short phrase led by a preposition, with no pronoun in it: "in kids?", "for teenagers specifically?"."""
+    words = _words(core)
+    return bool(words) and words[0] in PREPOSITIONS and len(words) <= 5 and not _points_back(core)
+
+
+def _plural(subject: str) -> bool:
+    """Whether a name is plural, by its head word: "panic attacks", not "ADHD in adults"."""
+    head = re.split(r"\s+(?:in|for|of|with|on|at|during|among|and|or)\s+", subject.lower())[0].split()[-1]
+    return len(head) > 3 and head.endswith("s") and not head.endswith(("ss", "is", "us"))
+
+
+def _substitute(question: str, topic: Topic, agree: bool = True) -> str | None:
+    """The first pronoun that agrees in number with the topic's subject, or else with another
+    thing its question named, replaced by that name (`agree=False`: the first pronoun)."""
+    words = _first_clause(question)
+    for subject in topic.subjects:
+        pronouns = PLURAL_PRONOUNS if _plural(subject) else SINGULAR_PRONOUNS
+        pronouns = pronouns if agree else {**PLURAL_PRONOUNS, **SINGULAR_PRONOUNS}
+        for i, word in enumerate(words):
+            if word not in pronouns or not _refers(words, i):
+                continue
+            possessive = pronouns[word] if pronouns[word] != "'" or subject.endswith("s") else "'s"
+            spot = list(re.finditer(rf"\b{word}\b(?!')", question, re.IGNORECASE))[words[:i].count(word)]
+            return question[: spot.start()] + subject + possessive + question[spot.end() :]
+    return None
+
+
+# --- topics ----------------------------------------------------------------------------------
+
+
+def _topic(question: str, reading: Reading, vocabulary: Vocabulary) -> Topic:
+    """The topic a question with a focus starts: its focus, and what else it names (focus.mention)."""
+    subject = _subject(question, reading, vocabulary) or question
+    other = mention(question, vocabulary)
+    others = (other,) if other and other.lower() not in subject.lower() and subject.lower() not in other.lower() else ()
+    return Topic(subject, question, bool(_predicate(reading)), others)
+
+
+def _subject(question: str, reading: Reading, vocabulary: Vocabulary) -> str | None:
+    """How the question names its focus, in the person's words when they are there ("OCD"), else
+    the corpus name; for a question without a focus, the words it is about (focus.mention)."""
+    names = reading.focus.names or reading.focus.missing
+    if not names:
+        return mention(question, vocabulary)
+    spans = sorted(span for name in names if (span := _find(name, question)))
+    if not spans:
+        return names[0]
+    start, end = spans[0]
+    for next_start, next_end in spans[1:]:  # names joined by a preposition are one subject: "light therapy for SAD"
+        between = _words(question[end:next_start])
+        if len(between) > 1 or not set(between) <= PREPOSITIONS | {"and", "or"}:
+            break
+        end = max(end, next_end)
+    return question[start:end]
+
+
+def _treatment(subject: str, vocabulary: Vocabulary) -> bool:
+    """Whether a subject names a treatment ("light therapy", "SSRIs") by what the corpus calls it:
+    "what about light therapy?" after "how is SAD treated?" does not ask how light therapy is treated."""
+    return any(name.split()[-1] in TREATMENT_NOUNS for name in vocabulary.synonyms_of(subject) if name)
+
+
+def _find(name: str, text: str) -> tuple[int, int] | None:
+    pattern = r"[^a-z0-9]+".join(re.escape(word) for word in name_words(name))
+    found = re.search(rf"\b{pattern}\b", text, re.IGNORECASE) if pattern else None
+    return found.span() if found else None
+
+
+def _same_question(question: str, reading: Reading, topic: Topic, vocabulary: Vocabulary) -> Turn:
+    """ "and schizophrenia?" after "when does OCD start?": the topic's question, asked of the new focus."""
+    subject = _subject(question, reading, vocabulary) or question
+    place = _find(topic.subject, topic.question)
+    if place is None:
+        return Turn(question, None, False, Context(Topic(subject, question, False)))
+    text = topic.question[: place[0]] + subject + topic.question[place[1] :]
+    return Turn(text, text, False, Context(Topic(subject, text, True)))
+
+
+def _clarify(question: str, core: str, reading: Reading, pending: str, vocabulary: Vocabulary) -> Turn:
+    """A name given after a fragment was refused completes it: "side effects?" + "of clozapine"."""
+    phrase = _CLARIFYING.sub("", core.strip(" .!?")).strip(" .!?") or core
+    if _added_phrase(phrase):
+        text = f"{pending.rstrip(' ?.!')} {phrase}?"
+        return Turn(text, text, False, Context(Topic(_subject(question, reading, vocabulary) or phrase, text, True)))
+    pending_core = _core(pending)
+    if _added_phrase(pending_core):  # "in kids?" + "adhd"
+        text = f"{phrase} {pending_core.rstrip(' ?.!')}?"
+    else:  # the person said what the pronoun means: it need not agree
+        text = _substitute(pending, Topic(phrase, pending, True), agree=False) or f"{phrase}: {pending}"
+    return Turn(text, text, False, Context(Topic(phrase, text, True)))

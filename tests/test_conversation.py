@@ -1,0 +1,161 @@
+"""Follow-up questions read against the conversation (mhqa/conversation.py), on the real corpus
+vocabulary of the session index, and through the real question path (Session.follow, Session.ask).
+
+The conversations here are written for these tests; the labelled sets in tests/data/chat/ are
+scored by bench/chat_quality.py instead.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from mhqa.answer import FRAGMENT_REASON
+from mhqa.conversation import Context, Turn, resolve
+from mhqa.focus import read_question
+
+
+def converse(session, *typed: str, crisis: tuple[str, ...] = ()) -> list[Turn]:
+    """Each turn as resolved after the ones before it; "/new" starts afresh, as in chat."""
+    vocabulary = session.searcher.vocabulary
+    context, turns = Context(), []
+    for question in typed:
+        if question == "/new":
+            context = Context()
+            continue
+        turn = resolve(question, read_question(question, vocabulary), context, vocabulary, crisis=question in crisis)
+        context = turn.context
+        turns.append(turn)
+    return turns
+
+
+@pytest.mark.parametrize(
+    "before, follow_up, read_as",
+    [
+        ("tell me about panic disorder", "how is it diagnosed?", "how is panic disorder diagnosed?"),  # a pronoun
+        ("what is PMDD", "what are its symptoms?", "what are premenstrual dysphoric disorder's symptoms?"),  # the corpus name for PMDD
+        ("what are the symptoms of depression", "and in teens?", "what are the symptoms of depression in teens?"),  # a phrase added
+        ("is PTSD more common in women?", "why is that?", "why is PTSD more common in women?"),
+        ("what medications treat schizophrenia", "side effects?", "schizophrenia: side effects?"),  # a bare ellipsis
+        ("my daughter takes stimulants for her ADHD", "are they addictive?", "are stimulants addictive?"),  # "they" agrees with stimulants
+        ("what is psychosis", "how common is it?", "how common is psychosis?"),  # no focus, but a narrow word
+        ("how long does social anxiety disorder last", "and panic disorder?", "how long does panic disorder last"),
+        ("what is seasonal affective disorder", "ok and how is it treated?", "how is seasonal affective disorder treated?"),
+    ],
+)
+def test_a_follow_up_is_rewritten_with_the_topic(session, before, follow_up, read_as):
+    first, second = converse(session, before, follow_up)
+    assert first.read_as is None and not first.fragment
+    assert second.read_as == read_as and second.text == read_as and not second.fragment
+
+
+def test_the_topic_is_the_latest_turn_that_had_one(session):
+    turns = converse(session, "what is seasonal affective disorder", "what causes it", "and how is it treated?", "what about in children?")
+    assert [t.read_as for t in turns[1:]] == [
+        "what causes seasonal affective disorder",
+        "how is seasonal affective disorder treated?",
+        "how is seasonal affective disorder treated in children?",
+    ]
+
+
+@pytest.mark.parametrize(
+    "before, switch",
+    [
+        ("how is ocd treated", "what are the symptoms of anorexia?"),
+        ("what is seasonal affective disorder", "how is borderline personality disorder treated?"),
+        ("how is seasonal affective disorder treated?", "what about light therapy?"),  # a treatment is not asked how it is treated
+    ],
+)
+def test_a_question_with_its_own_focus_starts_a_new_topic(session, before, switch):
+    turns = converse(session, before, switch, "how is it diagnosed?")
+    assert turns[1].read_as is None
+    assert turns[1].context.topic.subject.lower() in switch.lower()
+    assert turns[2].read_as is not None and turns[1].context.topic.subject in turns[2].read_as
+
+
+@pytest.mark.parametrize("fragment", ["how is it treated?", "what about side effects?", "and for kids?", "is it genetic", "side effects?", "why is that?"])
+def test_a_fragment_with_nothing_to_lean_on_is_refused(session, fragment):
+    (turn,) = converse(session, fragment)
+    assert turn.fragment and turn.read_as is None
+    (after_new,) = converse(session, "what is bipolar disorder", "/new", fragment)[1:]
+    assert after_new.fragment
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is adjustment disorder and how long does it usually last?",  # "it" after its antecedent
+        "Will asking someone if they are suicidal put the idea in their head?",  # "they" is the someone
+        "Is it true that antidepressants can increase suicidal thoughts in teens?",
+        "Why do children need their own clinical trials?",
+        "My mom has schizophrenia. Is it inherited?",
+        "is it normal to feel sad after having a baby?",
+        "At what age does psychosis usually start?",
+        "What is the best pizza topping?",
+    ],
+)
+def test_a_question_that_stands_on_its_own_is_not_a_fragment(session, question):
+    (turn,) = converse(session, question)
+    assert not turn.fragment and turn.read_as is None
+
+
+def test_a_name_given_after_a_fragment_completes_it(session):
+    turns = converse(session, "is it hereditary?", "i mean bipolar disorder")
+    assert turns[0].fragment
+    assert turns[1].read_as == "is bipolar disorder hereditary?"
+    turns = converse(session, "side effects?", "of clozapine")
+    assert turns[1].read_as == "side effects of clozapine?"
+
+
+def test_a_crisis_message_is_read_as_typed_and_the_topic_survives_it(session):
+    turns = converse(session, "what is depression", "i want to end it tonight", "how is it treated?", crisis=("i want to end it tonight",))
+    assert turns[1].read_as is None and not turns[1].fragment  # never "i want to end depression tonight"
+    assert turns[2].read_as == "how is depression treated?"
+
+
+# --- through the question path --------------------------------------------------------------------
+
+
+def test_follow_ups_are_answered_from_the_right_document(session):
+    context = Context()
+    answers = []
+    for question in ("what is obsessive compulsive disorder", "how is it treated?", "what are the symptoms of panic disorder?", "and how is it treated?"):
+        answer, context = session.follow(question, context)
+        answers.append(answer)
+    assert [a.read_as for a in answers] == [None, "how is obsessive compulsive disorder treated?", None, "how is panic disorder treated?"]
+    assert [a.status for a in answers] == ["answered"] * 4
+    assert [a.citations[0].source for a in answers] == ["nimh-ocd.pdf", "nimh-ocd.pdf", "nimh-panic-disorder.pdf", "nimh-panic-disorder.pdf"]
+    assert answers[1].question == "how is it treated?"  # the answer keeps what was typed
+    assert "treat" in answers[1].answer.lower()
+
+
+def test_ask_refuses_a_fragment_without_looking_anything_up(session):
+    answer = session.ask("how is it treated?")
+    assert (answer.status, answer.answer, answer.reason, answer.citations, answer.evidence) == ("refused", None, FRAGMENT_REASON, [], 0.0)
+    assert answer.fragment and answer.read_as is None
+    assert session.ask("How is obsessive-compulsive disorder treated?").status == "answered"
+
+
+def test_a_page_is_read_back_from_the_index(session):
+    answer = session.ask("How is obsessive-compulsive disorder treated?")
+    citation = answer.citations[0]
+    quoted = [sentence for sentence, n in answer.sentences if n == citation.id]
+    page = session.page(citation.source, citation.page)
+    assert quoted and all(sentence in page for sentence in quoted)
+    assert len(page) > 3 * len(citation.quote)  # the whole page, not the quote
+    other = session.page(citation.source, citation.page + 1)
+    assert other and quoted[0] not in other
+    with pytest.raises(Exception, match="no page 99"):
+        session.page(citation.source, 99)
+
+
+def test_the_documents_come_with_their_register_facts(session):
+    from conftest import CORPUS
+    from mhqa.register import load_register
+
+    documents = session.documents()
+    assert len(documents) == len(session.manifest.documents) == 22
+    register = load_register(CORPUS).by_file()
+    assert [(facts.title, facts.publisher, facts.year) for name, facts in documents] == [
+        (register[name].title, register[name].publisher, register[name].year) for name, _ in documents
+    ]
+    assert [facts.title.lower() for _, facts in documents] == sorted(facts.title.lower() for _, facts in documents)
