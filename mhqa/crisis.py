@@ -290,6 +290,9 @@ class Classifier:
         self.threshold = float(info["threshold"])
         self.kinds = tuple(info["kinds"])
         options = onnxruntime.SessionOptions()
+        # Basic graph fusions only: the full set costs 40 ms more to load (of a one-second answer)
+        # and gains nothing measurable on a few short sentences (bench/crisis_latency.py).
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
         options.intra_op_num_threads = 1  # a sentence or two: too little work to share (see embed.py)
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
