@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .crisis import CrisisCheck
-from .policy import Evidence
-from .policy import answers, refusal_reason
+from .policy import Evidence, answers, refusal_reason
 from .retrieve import Hits, Passage, Sentence
 
 REFUSAL = "The vetted sources do not answer this question."

@@ -36,7 +36,7 @@ from typing import Sequence
 import numpy as np
 
 from .errors import ModelUnavailable
-from .language import ENGLISH, RESOURCES, detect_language, english_zipf, fold, is_common_english
+from .language import RESOURCES, detect_language, english_zipf, fold, is_common_english
 
 KINDS = ("self", "other_person", "harm_to_others", "medical", "unclear")
 CLASSIFIER_FILE = RESOURCES / "crisis-classifier.onnx"
@@ -113,10 +113,6 @@ class CrisisCheck:
     language: str  # "en", or the code of the language most of the message is in
     score: float  # the classifier's highest sentence probability
     signals: tuple[str, ...] = field(default=())  # what fired, for eval and debugging
-
-    @property
-    def english(self) -> bool:
-        return self.language == ENGLISH
 
 
 @lru_cache(maxsize=1)

@@ -15,7 +15,6 @@ from pathlib import Path
 
 RESOURCES = Path(__file__).resolve().parent / "resources"
 ENGLISH = "en"
-LANGUAGE_NAMES = {"en": "English", "es": "Spanish", "fr": "French", "de": "German", "pt": "Portuguese", "it": "Italian"}
 COMMON_ZIPF = 3.0  # about once per million words: a word everyone writes
 VERY_COMMON_ZIPF = 4.0
 _WORD = re.compile(r"[a-z][a-z']*")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from .policy import fitted
 from .register import SourceFacts, source_facts
 from .retrieve import Searcher, lexical_index, page_text
 from .settings import Settings, bundled_model_path, check_writable
-from .store import Generation, Index
+from .store import Background, Generation, Index
 
 MIN_PASSAGES = 6  # passages read for sentences, whatever --top-k says
 
@@ -121,7 +120,7 @@ def open_session(settings: Settings, progress: Progress | None = None, build: bo
         if progress is not None:
             progress.note(f"No index at {settings.index} yet: indexing {settings.corpus} first.")
         run_index(settings, progress)
-    crisis = _in_background(_crisis_detector)  # with Chroma, on a thread while the encoder loads here
+    crisis = Background(_crisis_detector)  # with Chroma, on a thread while the encoder loads here
     generation = index.open()
     try:
         model = describe_model(settings.model_path, settings.cache)
@@ -133,7 +132,7 @@ def open_session(settings: Settings, progress: Progress | None = None, build: bo
             )
         encoder = load_encoder(model, settings.cache, notify=progress.note if progress else None)
         searcher = Searcher(generation, encoder, *lexical_index(generation))
-        return Session(settings, generation, searcher, crisis.result(), indexed)
+        return Session(settings, generation, searcher, crisis(), indexed)
     except BaseException:
         generation.close()
         raise
@@ -141,14 +140,6 @@ def open_session(settings: Settings, progress: Progress | None = None, build: bo
 
 def _crisis_detector() -> CrisisDetector:
     return CrisisDetector(Classifier(bundled_model_path() / "tokenizer.json"))
-
-
-def _in_background(function) -> Future:
-    executor = ThreadPoolExecutor(1)
-    try:
-        return executor.submit(function)
-    finally:
-        executor.shutdown(wait=False)
 
 
 def _log(path: Path, answer: Answer) -> None:

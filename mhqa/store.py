@@ -128,11 +128,12 @@ class Generation:
             self._release = None
 
 
-class _Background:
+class Background:
     """Run `work` on a thread at once; `__call__` waits for its result (or raises its error).
 
     Opening Chroma means importing chromadb (about 0.7 s of Python); on a thread it
-    overlaps with loading the encoder, which releases the GIL.
+    overlaps with loading the encoder, which releases the GIL. The session loads the
+    crisis check the same way.
     """
 
     def __init__(self, work) -> None:
@@ -202,7 +203,7 @@ class EmbeddedBackend(Backend):
             client = chromadb.PersistentClient(path=str(path), settings=client_settings())
             return generation_collections(client, "", create, model_meta, persist_every_write=True)
 
-        return _Background(work)
+        return Background(work)
 
     def lexical_dir(self, name: str) -> Path:
         return self.generations / name / "lexical"
