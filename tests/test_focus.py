@@ -3,7 +3,9 @@ and the answers that follow from it: focus refusals, no questions or headings qu
 
 from __future__ import annotations
 
+import hashlib
 import json
+from pathlib import Path
 
 import pytest
 
@@ -129,5 +131,16 @@ def test_the_policy_file_names_its_data_and_every_signal():
     provenance = data["provenance"]
     assert provenance["date"] and provenance["threshold_chosen_on"]["file"] == "tests/data/quality/tune.jsonl"
     assert all(len(source["sha256"]) == 64 for source in [*provenance["weights_fitted_on"], provenance["threshold_chosen_on"]])
-    assert "test.jsonl" not in json.dumps(provenance)
+    assert "test.jsonl" not in json.dumps(provenance) and "holdout" not in json.dumps(provenance)
     assert fitted().threshold == data["threshold"]
+
+
+FROZEN_QUALITY = {  # committed before the code they measure changed; never read, never fitted on
+    "test.jsonl": "8d3e676f8667ca03947dcf19396dc46802bc28b5fd122d11031aaff0d1c67aed",
+    "holdout2.jsonl": "4985b61e396af9435e75bdb935a568c43be26ead36b83304b8b89cb5808abf4d",
+}
+
+
+def test_the_frozen_quality_sets_are_unchanged():
+    for name, digest in FROZEN_QUALITY.items():
+        assert hashlib.sha256((Path(__file__).parent / "data" / "quality" / name).read_bytes()).hexdigest() == digest, name
