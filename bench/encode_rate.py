@@ -53,7 +53,7 @@ def main() -> None:
     chunks, sentences = indexed_texts(settings)
     texts = chunks + sentences
     model = describe_model(settings.model_path)
-    onnx = load_encoder(model, settings.cache, bulk=True)
+    onnx = load_encoder(model, settings.cache, sessions=2)
     onnx_seconds, onnx_rate = rate(onnx.encode, texts)
     reference = load_sentence_transformer(model)
     st_seconds, st_rate = rate(lambda batch: reference.encode(batch, batch_size=32, normalize_embeddings=True, convert_to_numpy=True), texts)

@@ -103,6 +103,7 @@ def _settings(where: dict, **flags):
 def index(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan (added, changed, removed, renamed, unchanged) and change nothing.")] = False,
     wait: Annotated[Optional[float], typer.Option("--wait", help="Seconds to wait for another index run to finish [default: 10].", show_default=False)] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", help="Encoder sessions side by side [default: one per core].", show_default=False)] = None,
     *,
     where: dict,
 ) -> None:
@@ -110,7 +111,7 @@ def index(
     from .indexer import run_index
     from .render import IndexProgress, console, index_report_view
 
-    settings = _settings(where, lock_wait=wait)
+    settings = _settings(where, lock_wait=wait, workers=workers)
     with IndexProgress(console(stderr=True)) as progress:
         report = run_index(settings, progress, dry_run=dry_run)
     console().print(index_report_view(report))

@@ -13,6 +13,7 @@ skipped without touching the rest.
 from __future__ import annotations
 
 import json
+import os
 import queue
 import threading
 import time
@@ -111,6 +112,12 @@ class Plan:
     model: ModelInfo | None = None  # what the plan was made for
     chunking: dict = field(default_factory=dict)
     entries: dict[str, dict | None] = field(default_factory=dict)  # sha -> the register's facts to keep with it
+    encoder: str = "fp32"  # the precision the vectors are embedded at
+
+    @property
+    def model_metadata(self) -> dict:
+        """What the manifest records of the model: its identity and the encoder that embedded the index."""
+        return {**self.model.as_metadata(), "encoder": self.encoder} if self.model else {}
 
     @property
     def changes_index(self) -> bool:
@@ -191,13 +198,18 @@ def vetting_applies(settings: Settings, register: Register | None) -> bool:
     return settings.vetted_only
 
 
-def make_plan(scan: Scan, manifest: Manifest | None, model: ModelInfo, chunking: dict, register: Register | None = None) -> Plan:
-    """What a run would do to each file; content is matched by hash, so renames cost nothing."""
+def make_plan(
+    scan: Scan, manifest: Manifest | None, model: ModelInfo, chunking: dict, register: Register | None = None, encoder: str = "fp32"
+) -> Plan:
+    """What a run would do to each file; content is matched by hash, so renames cost nothing.
+
+    `encoder`: the precision the vectors are embedded at (embed.py); a change rebuilds.
+    """
     names: dict[str, list[str]] = {}
     for f in scan.files:
         names.setdefault(f.sha256, []).append(f.name)
     first_file = {f.sha256: f for f in reversed(scan.files)}
-    rebuild = _rebuild_reason(manifest, model, chunking)
+    rebuild = _rebuild_reason(manifest, model, chunking, encoder)
     old = {} if manifest is None or rebuild else manifest.documents
     old_by_name = {} if manifest is None else manifest.by_name()
     failed_before = {} if manifest is None or rebuild else {f.sha256: f.reason for f in manifest.failed.values() if f.sha256}
@@ -240,7 +252,7 @@ def make_plan(scan: Scan, manifest: Manifest | None, model: ModelInfo, chunking:
     for name in scan.ignored:
         actions.append(FileAction(name, IGNORED, "not a PDF"))
     actions.sort(key=lambda a: a.name)
-    return Plan(actions, rebuild, to_index, keep, names, retry, drops, model, chunking, entries)
+    return Plan(actions, rebuild, to_index, keep, names, retry, drops, model, chunking, entries, encoder)
 
 
 _DROPPED = "; its previous version is dropped from the index"
@@ -279,12 +291,15 @@ def _entry_change(before: dict | None, after: dict | None) -> str:
     return f"register entry changed ({', '.join(keys)}); not read again"
 
 
-def _rebuild_reason(manifest: Manifest | None, model: ModelInfo, chunking: dict) -> str | None:
+def _rebuild_reason(manifest: Manifest | None, model: ModelInfo, chunking: dict, encoder: str) -> str | None:
     if manifest is None:
         return None
     if manifest.model.get("fingerprint") != model.fingerprint:
         before = f"{manifest.model.get('name')} {manifest.model.get('fingerprint')}"
         return f"the embedding model changed ({before} -> {model.name} {model.fingerprint}): rebuilding everything"
+    built_with = manifest.model.get("encoder", "fp32")  # indexes from before int8 have no key: float
+    if built_with != encoder:
+        return f"the index encoder changed ({built_with} -> {encoder}): rebuilding everything"
     if manifest.chunking != chunking:
         keys = [key for key, value in chunking.items() if manifest.chunking.get(key) != value]
         changed = ", ".join(f"{key} {manifest.chunking.get(key)} -> {chunking[key]}" for key in keys)
@@ -364,7 +379,7 @@ def _read_in_background(files: list[CorpusFile], prepare: _Preparer, progress: P
         yield item
 
 
-_ENCODE_GROUP = 600  # texts embedded together: sorted by length across files, they pad far less
+_ENCODE_GROUP = 200  # chunks embedded together: sorted by length across files, they pad far less
 
 
 def plan_index(settings: Settings, index: Index | None = None) -> tuple[Manifest | None, Plan]:
@@ -377,7 +392,7 @@ def plan_index(settings: Settings, index: Index | None = None) -> tuple[Manifest
     register = load_register(settings.corpus)
     if vetting_applies(settings, register):
         vet_files(scan, register)
-    return manifest, make_plan(scan, manifest, model, chunking, register)
+    return manifest, make_plan(scan, manifest, model, chunking, register, settings.index_encoder)
 
 
 def run_index(settings: Settings, progress: Progress | None = None, dry_run: bool = False) -> IndexReport:
@@ -433,10 +448,11 @@ def _write_generation(index: Index, manifest: Manifest | None, plan: Plan, setti
     def open_writer() -> _DocumentWriter:
         nonlocal writer
         if writer is None:
-            generation = index.create_generation(model.as_metadata())
+            generation = index.create_generation(plan.model_metadata)
             if plan.keep:
                 _carry_over(index.open(), generation, plan.keep)
-            encoder = lambda: load_encoder(model, settings.cache, notify=progress.note, bulk=True)  # noqa: E731
+            sessions = settings.workers or os.cpu_count() or 1
+            encoder = lambda: load_encoder(model, settings.cache, progress.note, sessions, settings.index_encoder)  # noqa: E731
             writer = _DocumentWriter(generation, encoder, plan.names, progress)
         return writer
 
@@ -467,7 +483,7 @@ def _write_generation(index: Index, manifest: Manifest | None, plan: Plan, setti
                 failed[name] = FailedFile(name, item.file.sha256, item.reason)
             continue
         pending.append(item)
-        if sum(len(p.chunks) + len(p.units) for p in pending) >= _ENCODE_GROUP:
+        if sum(len(p.chunks) for p in pending) >= _ENCODE_GROUP:
             store_pending()
     store_pending()
     if writer is None and not plan.changes_index:
@@ -479,7 +495,7 @@ def _write_generation(index: Index, manifest: Manifest | None, plan: Plan, setti
     new_manifest = Manifest(
         generation=generation.name,
         created_at=_now(),
-        model=model.as_metadata(),
+        model=plan.model_metadata,
         chunking=plan.chunking,
         documents=documents,
         failed=failed,
@@ -521,8 +537,10 @@ class _DocumentWriter:
     """Embeds groups of prepared documents and adds them to the new generation.
 
     A group is embedded in one length-sorted pass; its Chroma writes run on a
-    thread while the next group is embedded. Unit texts repeated across documents
-    (boilerplate) are embedded once.
+    thread while the next group is embedded. A sentence's vector is pooled from its
+    home chunk's pass (embed.pool_spans), not embedded again on its own: that halves
+    the encoding, and on the tune questions it cited the answering page more often
+    (first citation on a gold page 0.906 against 0.875; bench/README.md).
     """
 
     def __init__(self, generation: Generation, load_encoder, names: dict[str, list[str]], progress: Progress):
@@ -530,7 +548,6 @@ class _DocumentWriter:
 
         self._generation, self._load_encoder, self._names, self._progress = generation, load_encoder, names, progress
         self._encoder = None
-        self._unit_vectors: dict[str, object] = {}
         self._writes = ThreadPoolExecutor(1, thread_name_prefix="mhqa-write")
         self._last = None
         self._embedded = 0
@@ -538,26 +555,32 @@ class _DocumentWriter:
     def write(self, group: list[_Prepared], entries: dict[str, dict | None]) -> list[DocumentRecord]:
         if not group:
             return []
-        chunk_texts = [embedding_text(p.info.title, c.section, c.text) for p in group for c in p.chunks]
-        new_units = list(dict.fromkeys(u.text for p in group for u in p.units if u.kind != HEADING and u.text not in self._unit_vectors))
+        homes = [_homes(p) for p in group]
+        chunk_texts, owned = [], []  # owned: the spans of the units each chunk is home to, in its embedded text
+        for prepared, home in zip(group, homes):
+            kinds = {unit.index: unit.kind for unit in prepared.units}
+            for chunk in prepared.chunks:
+                text = embedding_text(prepared.info.title, chunk.section, chunk.text)
+                shift = len(text) - len(chunk.text)
+                chunk_texts.append(text)
+                owned.append([(u, start + shift, end + shift) for u, start, end in chunk.spans if home[u] == chunk.id and kinds[u] != HEADING])
         done = self._embedded
         if self._encoder is None:
             self._encoder = self._load_encoder()
-        vectors = self._encoder.encode(chunk_texts + new_units, progress=lambda n: self._progress.embedded(done + n))
+        spans = [[(start, end) for _, start, end in units] for units in owned]
+        vectors, pooled = self._encoder.encode_with_spans(chunk_texts, spans, progress=lambda n: self._progress.embedded(done + n))
+        unit_vectors = [{u: v for (u, _, _), v in zip(units, vs)} for units, vs in zip(owned, pooled)]
+        by_chunk = iter(unit_vectors)
+        by_doc = [{u: v for _ in p.chunks for u, v in next(by_chunk).items()} for p in group]
         self._embedded += len(vectors)
-        self._unit_vectors.update(zip(new_units, vectors[len(chunk_texts) :]))
-        chunk_vectors = iter(vectors[: len(chunk_texts)])
+        chunk_vectors = iter(vectors)
         records, batches = [], []
-        for prepared in group:
+        for prepared, home, mine in zip(group, homes, by_doc):
             sha = prepared.file.sha256
             base = {"sha": sha, "file": self._names[sha][0], "title": prepared.info.title}
             pages = {unit.index: unit.page for unit in prepared.units}
-            home = {}  # unit -> the first chunk holding it
-            for chunk in prepared.chunks:
-                for unit in chunk.unit_indexes:
-                    home.setdefault(unit, chunk.id)
             batches.append((CHUNKS, [_chunk_record(chunk, base, pages, next(chunk_vectors)) for chunk in prepared.chunks]))
-            batches.append((UNITS, [_unit_record(unit, sha, home[unit.index], base, self._unit_vectors[unit.text]) for unit in prepared.units if unit.kind != HEADING]))
+            batches.append((UNITS, [_unit_record(unit, sha, home[unit.index], base, mine[unit.index]) for unit in prepared.units if unit.kind != HEADING]))
             records.append(_record(prepared, self._names[sha], entries.get(sha)))
         self.finish()
         self._last = self._writes.submit(lambda: [self._generation.add(which, batch) for which, batch in batches])
@@ -569,6 +592,15 @@ class _DocumentWriter:
             self._last.result()
             self._last = None
         return self._generation
+
+
+def _homes(prepared: _Prepared) -> dict[int, str]:
+    """Unit -> the first chunk holding it (overlapping chunks share their edge sentences)."""
+    home: dict[int, str] = {}
+    for chunk in prepared.chunks:
+        for unit in chunk.unit_indexes:
+            home.setdefault(unit, chunk.id)
+    return home
 
 
 def _chunk_record(chunk: Chunk, base: dict, pages: dict[int, int], vector) -> Record:

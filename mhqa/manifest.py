@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 
 FORMAT = 1
 # Bump when cleaning or chunking changes what a PDF turns into: every file is then redone.
-PIPELINE_VERSION = 3
+PIPELINE_VERSION = 4  # 4: sentence vectors pooled from their chunk's pass
 
 
 @dataclass

@@ -175,7 +175,7 @@ class IndexProgress:
 
     def embedded(self, texts: int) -> None:
         if self._embedded is not None:
-            self._bars.update(self._embedded, completed=texts, detail="chunks and sentences")
+            self._bars.update(self._embedded, completed=texts, detail="passages (their sentences pooled from the same pass)")
 
     def note(self, message: str) -> None:
         self._show()

@@ -130,7 +130,7 @@ def open_session(settings: Settings, progress: Progress | None = None, build: bo
                 f"the index was built with the model {built_with.get('name')} ({built_with.get('fingerprint')}), "
                 f"but {model.name} ({model.fingerprint}) is configured: use the same model, or run `mhqa index` to rebuild"
             )
-        encoder = load_encoder(model, settings.cache, notify=progress.note if progress else None)
+        encoder = load_encoder(model, settings.cache, progress.note if progress else None, precision=settings.query_encoder)
         searcher = Searcher(generation, encoder, *lexical_index(generation))
         return Session(settings, generation, searcher, crisis(), indexed)
     except BaseException:

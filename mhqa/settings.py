@@ -53,6 +53,11 @@ class Settings:
     min_evidence: float | None = None
     chunk_tokens: int = 200
     chunk_overlap: int = 1
+    # Encoder precision for the index's vectors and for questions ("int8" or "fp32"; embed.py):
+    # the index records its own, and a change rebuilds it.
+    index_encoder: str = "int8"
+    query_encoder: str = "int8"
+    workers: int | None = None  # encoder sessions while indexing; None: one per core
     lock_wait: float = 10.0
     server_timeout: float = 3.0  # connecting and the first answer; with start-up, a dead server fails within 5 s
     log_file: Path | None = None
@@ -197,6 +202,11 @@ def _validate(s: Settings) -> None:
         raise SettingsError("min_evidence must be between 0 and 1")
     if not 32 <= s.chunk_tokens <= 254:
         raise SettingsError("chunk_tokens must be between 32 and 254 (the model reads 256 word pieces)")
+    for name in ("index_encoder", "query_encoder"):
+        if getattr(s, name) not in ("int8", "fp32"):
+            raise SettingsError(f"{name} must be int8 or fp32, got {getattr(s, name)!r}")
+    if s.workers is not None and not 1 <= s.workers <= 256:
+        raise SettingsError("workers must be between 1 and 256")
     if not 0 <= s.chunk_overlap <= 3:
         raise SettingsError("chunk_overlap must be between 0 and 3 sentences")
     if s.chroma_url and "@" in s.chroma_url:  # not echoed: it may hold a password

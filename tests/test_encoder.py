@@ -1,10 +1,9 @@
 """The fast encoder is the model: the ONNX export gives the vectors sentence-transformers gives.
 
-Questions are encoded the way `ask` encodes them (one at a time, the session's
-encoder); chunk and sentence texts the way `mhqa index` does (the bulk encoder,
-length-sorted padded batches). Both are compared with sentence-transformers, the
-model of record, loaded from the bundled folder; and so are the vectors the
-index actually holds.
+The float export must reproduce sentence-transformers, the model of record, loaded from
+the bundled folder. Questions and the index are encoded by its int8 copy (embed.py):
+it must stay close to the model on questions and passages, and the index must hold
+exactly what that encoder gives, for passages and for the sentences pooled from them.
 """
 
 from __future__ import annotations
@@ -19,13 +18,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mhqa import embed
 from mhqa.chroma import CHUNKS, UNITS
 from mhqa.chunk import embedding_text
-from mhqa.embed import load_encoder, load_sentence_transformer
+from mhqa.embed import FP32, INT8, load_encoder, load_sentence_transformer
+from mhqa.errors import ModelUnavailable
 from mhqa.model import DIGESTS, describe_model
 from mhqa.settings import bundled_model_path
 
-MIN_COSINE = 0.9999
+MIN_COSINE = 0.9999  # the float export
+INT8_WORST, INT8_MEAN = 0.97, 0.99  # its int8 copy
 
 
 @pytest.fixture(scope="module")
@@ -33,37 +35,50 @@ def reference(session):
     return load_sentence_transformer(describe_model(session.settings.model_path))
 
 
+@pytest.fixture(scope="module")
+def float_encoder(session):
+    return load_encoder(session.searcher.encoder.model, session.settings.cache, precision=FP32)
+
+
 def reference_vectors(model, texts: list[str]) -> np.ndarray:
     return model.encode(texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
 
 
-def assert_same(expected: np.ndarray, got: np.ndarray, texts: list[str]) -> None:
+def cosines(expected: np.ndarray, got: np.ndarray) -> np.ndarray:
     assert got.shape == expected.shape
     assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-4)
-    cosines = (expected * got).sum(axis=1) / np.linalg.norm(expected, axis=1) / np.linalg.norm(got, axis=1)
-    worst = int(np.argmin(cosines))
-    assert cosines[worst] >= MIN_COSINE, f"cosine {cosines[worst]:.6f} on {texts[worst][:80]!r}"
+    return (expected * got).sum(axis=1) / np.linalg.norm(expected, axis=1) / np.linalg.norm(got, axis=1)
 
 
-def index_texts(session, which: str) -> tuple[list[str], np.ndarray]:
-    """What was embedded for every record of `which`, and the vector the index holds for it."""
-    texts, stored = [], []
-    for record in session.generation.scan(which, embeddings=True):
-        if which == CHUNKS:
-            texts.append(embedding_text(record.metadata["title"], record.metadata.get("section", ""), record.document))
-        else:
-            texts.append(record.document)
-        stored.append(np.asarray(record.embedding, dtype=np.float32))
-    return texts, np.stack(stored)
+def assert_same(expected: np.ndarray, got: np.ndarray, texts: list[str], floor: float = MIN_COSINE) -> None:
+    found = cosines(expected, got)
+    worst = int(np.argmin(found))
+    assert found[worst] >= floor, f"cosine {found[worst]:.6f} on {texts[worst][:80]!r}"
 
 
-def test_questions_encoded_as_ask_does(session, labelled, reference):
+def assert_close(expected: np.ndarray, got: np.ndarray, texts: list[str]) -> None:
+    """The int8 encoder against the model: no text far off, and close on average."""
+    assert_same(expected, got, texts, INT8_WORST)
+    assert float(cosines(expected, got).mean()) >= INT8_MEAN
+
+
+def stored(session, which: str) -> list:
+    return list(session.generation.scan(which, embeddings=True))
+
+
+def chunk_text(record) -> str:
+    return embedding_text(record.metadata["title"], record.metadata.get("section", ""), record.document)
+
+
+def test_questions_encoded_as_ask_does(session, labelled, reference, float_encoder):
     questions = [row["question"] for row in labelled]
-    got = np.stack([session.searcher.encoder.encode([question])[0] for question in questions])
-    assert_same(reference_vectors(reference, questions), got, questions)
+    expected = reference_vectors(reference, questions)
+    assert_same(expected, float_encoder.encode(questions), questions)
+    assert session.settings.query_encoder == INT8
+    assert_close(expected, np.stack([session.searcher.encoder.encode([question])[0] for question in questions]), questions)
 
 
-def test_typed_questions_with_typos_and_unicode(session, reference):
+def test_typed_questions_with_typos_and_unicode(reference, float_encoder):
     questions = [
         "how long do antidepresants take 2 work??",
         "SAD light therapy",
@@ -72,41 +87,64 @@ def test_typed_questions_with_typos_and_unicode(session, reference):
         "ptsd",
         "is it ok to stop lithium on my own " * 30,  # longer than the model reads: truncated alike
     ]
-    got = np.stack([session.searcher.encoder.encode([question])[0] for question in questions])
-    assert_same(reference_vectors(reference, questions), got, questions)
+    assert_same(reference_vectors(reference, questions), float_encoder.encode(questions), questions)
 
 
-@pytest.mark.parametrize("which", [CHUNKS, UNITS])
-def test_index_texts_encoded_as_index_does(session, reference, which):
-    texts, stored = index_texts(session, which)
-    assert len(texts) > 100
-    # The 40 longest texts (the most padding and truncation) and an even spread of the
-    # rest: sentence-transformers takes minutes for every chunk on two cores.
-    by_length = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    keep = sorted(set(by_length[-40:]) | set(by_length[:: max(1, len(texts) // 80)]))
-    texts, stored = [texts[i] for i in keep], stored[keep]
-    expected = reference_vectors(reference, texts)
-    bulk = load_encoder(session.searcher.encoder.model, session.settings.cache, bulk=True)
-    assert_same(expected, bulk.encode(texts), texts)
-    assert_same(expected, stored, texts)  # what the index holds is the model's vector
+def test_the_index_holds_the_int8_vectors_of_its_passages(session, reference):
+    records = stored(session, CHUNKS)
+    assert len(records) > 100
+    # The 40 longest passages (the most truncation risk) and an even spread of the rest:
+    # sentence-transformers takes minutes for every chunk on two cores.
+    by_length = sorted(range(len(records)), key=lambda i: len(records[i].document))
+    keep = sorted(set(by_length[-40:]) | set(by_length[:: max(1, len(records) // 80)]))
+    texts = [chunk_text(records[i]) for i in keep]
+    held = np.stack([np.asarray(records[i].embedding, dtype=np.float32) for i in keep])
+    bulk = load_encoder(session.searcher.encoder.model, session.settings.cache, sessions=2, precision=INT8)
+    assert_same(bulk.encode(texts), held, texts)  # exactly what the index encoder gives, whatever ran beside it
+    assert_close(reference_vectors(reference, texts), held, texts)
 
 
-def test_longest_chunk_agrees_alone(session, reference):
+def test_sentence_vectors_are_pooled_from_their_passage(session):
+    """A sentence's vector is the mean of its tokens in its home chunk's pass, not a pass of its own."""
+    chunks = {record.id: record for record in stored(session, CHUNKS)}
+    units = stored(session, UNITS)[::25]
+    encoder = session.searcher.encoder
+    for unit in units:
+        chunk = chunks[unit.metadata["chunk"]]
+        text = chunk_text(chunk)
+        start = text.index(unit.document)
+        _, pooled = encoder.encode_with_spans([text], [[(start, start + len(unit.document))]])
+        held = np.asarray(unit.embedding, dtype=np.float32)
+        assert float(pooled[0][0] @ held) >= MIN_COSINE, unit.document[:80]
+        alone = encoder.encode([unit.document])[0]
+        assert float(alone @ held) < MIN_COSINE or len(unit.document) > 0.8 * len(chunk.document)
+
+
+def test_longest_chunk_agrees_alone(session, reference, float_encoder):
     """Chunks are cut at the model's 256 word pieces: the longest chunk must still agree."""
-    texts, _ = index_texts(session, CHUNKS)
+    texts = [chunk_text(record) for record in stored(session, CHUNKS)]
     tokenizer = reference.tokenizer
     longest = max(texts, key=lambda text: len(tokenizer(text)["input_ids"]))
     assert len(tokenizer(longest)["input_ids"]) > 150
-    got = session.searcher.encoder.encode([longest])
-    assert_same(reference_vectors(reference, [longest]), got, [longest])
+    assert_same(reference_vectors(reference, [longest]), float_encoder.encode([longest]), [longest])
 
 
-def test_model_identity_recorded_in_the_index(session):
+def test_model_and_encoder_recorded_in_the_index(session):
     model = describe_model(session.settings.model_path)
     assert session.manifest.model["fingerprint"] == model.fingerprint
     assert session.manifest.model["dim"] == model.dim == 384
+    assert session.manifest.model["encoder"] == INT8
     for which in (CHUNKS, UNITS):
         assert (session.generation.collection(which).metadata or {}).get("model_fingerprint") == model.fingerprint
+
+
+def test_an_int8_copy_that_disagrees_with_the_model_is_not_kept(session, tmp_path, monkeypatch):
+    model = session.searcher.encoder.model
+    float_path = embed.encoder_path(session.settings.cache, model, FP32)
+    monkeypatch.setattr(embed, "MIN_INT8_COSINE", 1.001)  # no int8 copy can reach it
+    with pytest.raises(ModelUnavailable, match="disagrees"):
+        embed.quantize(model, float_path, tmp_path / "int8.onnx")
+    assert list(tmp_path.iterdir()) == []
 
 
 # --- the fingerprint covers the whole weights file --------------------------------------------
