@@ -46,6 +46,11 @@ class Backend(Protocol):
         callable: opening may still be under way on a thread when this returns."""
         ...
 
+    def copy_generation(self, source: str, name: str) -> bool:
+        """Start generation `name` as a copy of generation `source`'s collections, to be opened with
+        create=False; False when this backend cannot copy (the writer then adds every record again)."""
+        ...
+
     def lexical_dir(self, name: str) -> Path:
         """Where the generation's BM25 arrays are kept."""
         ...

@@ -103,7 +103,7 @@ def _settings(where: dict, **flags):
 def index(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan (added, changed, removed, renamed, unchanged) and change nothing.")] = False,
     wait: Annotated[Optional[float], typer.Option("--wait", help="Seconds to wait for another index run to finish [default: 10].", show_default=False)] = None,
-    workers: Annotated[Optional[int], typer.Option("--workers", help="Encoder sessions side by side [default: one per core].", show_default=False)] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", help="Cores to index with: PDF readers and encoder sessions [default: all].", show_default=False)] = None,
     *,
     where: dict,
 ) -> None:

@@ -103,7 +103,8 @@ class LexicalIndex:
     @classmethod
     def load(cls, folder: Path) -> "LexicalIndex":
         meta = json.loads((folder / "terms.json").read_text())
-        arrays = {name: np.load(folder / f"{name}.npy") for name in ("data", "indices", "indptr")}
+        # Memory-mapped: a question reads the columns of its few terms, not every weight of the corpus.
+        arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in ("data", "indices", "indptr")}
         return cls(ids=meta["ids"], vocabulary=meta["vocabulary"], **arrays)
 
 

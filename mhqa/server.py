@@ -299,6 +299,9 @@ class ServerBackend(Backend):
         collections = {which: _Guarded(collection, self.url, self.settings.chroma_token) for which, collection in found.items()}
         return lambda: collections
 
+    def copy_generation(self, source: str, name: str) -> bool:
+        return False  # Chroma's API has no collection copy: the writer adds the unchanged records again
+
     def lexical_dir(self, name: str) -> Path:
         return self._cache / name
 

@@ -6,6 +6,7 @@ the same path everywhere: clean -> crisis check -> hits -> evidence -> answer.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -13,6 +14,7 @@ from datetime import date
 from pathlib import Path
 
 from .answer import Answer, compose, fragment_refusal
+from .chroma import CHUNKS
 from .clean import clean_line
 from .conversation import Context, resolve
 from .crisis import Classifier, CrisisDetector, resources_for
@@ -134,6 +136,11 @@ def open_session(settings: Settings, progress: Progress | None = None, build: bo
         searcher = Searcher(generation, encoder, *lexical_index(generation))
         return Session(settings, generation, searcher, crisis(), indexed)
     except BaseException:
+        # Let the loading threads finish first: a process that exits while onnxruntime is
+        # loading on a daemon thread aborts ("terminate called without an active exception").
+        for pending in (crisis, lambda: generation.collection(CHUNKS)):
+            with contextlib.suppress(BaseException):
+                pending()
         generation.close()
         raise
 

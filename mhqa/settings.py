@@ -57,7 +57,7 @@ class Settings:
     # the index records its own, and a change rebuilds it.
     index_encoder: str = "int8"
     query_encoder: str = "int8"
-    workers: int | None = None  # encoder sessions while indexing; None: one per core
+    workers: int | None = None  # cores to index with (PDF readers and encoder sessions); None: all
     lock_wait: float = 10.0
     server_timeout: float = 3.0  # connecting and the first answer; with start-up, a dead server fails within 5 s
     log_file: Path | None = None

@@ -3,7 +3,8 @@
 An index is a series of *generations*. A generation is immutable once published:
 two Chroma collections (chunks and units, cosine space, embeddings always given by
 mhqa) and the manifest. A writer builds the next generation beside the current
-one (carrying over the vectors of unchanged files) and publishes it by replacing
+one (a copy of the current one's files, less what changed, on this machine; the
+unchanged files' records added again on a server) and publishes it by replacing
 one small pointer atomically. So a run killed at any moment leaves the index as
 it was, readers never see a half-written state, and readers never open a Chroma
 store that a writer is writing (Chroma's embedded store is not safe for that).
@@ -53,8 +54,9 @@ class Record:
 class Generation:
     """A published generation opened for reading (or, before publishing, for writing)."""
 
-    def __init__(self, name: str, manifest: Manifest | None, collections, lexical_dir: Path, release=None):
+    def __init__(self, name: str, manifest: Manifest | None, collections, lexical_dir: Path, release=None, copied: bool = False):
         self.name = name
+        self.copied = copied  # written as a copy of the current generation: it starts with all its records
         self.manifest = manifest
         self._collections = collections  # a callable: opening Chroma may still be under way
         self.lexical_dir = lexical_dir
@@ -121,6 +123,20 @@ class Generation:
                 metadatas=[r.metadata for r in batch],
                 embeddings=[r.embedding for r in batch],
             )
+
+    def drop_documents(self, which: str, shas: list[str]) -> None:
+        """Delete every record of these documents (a copied generation, less what changed)."""
+        for start in range(0, len(shas), _BATCH):
+            self.collection(which).delete(where={"sha": {"$in": shas[start : start + _BATCH]}})
+
+    def rename_document(self, which: str, sha: str, file: str) -> None:
+        """Cite the document's records under another file name."""
+        collection = self.collection(which)
+        found = collection.get(where={"sha": sha}, include=["metadatas"])
+        for start in range(0, len(found["ids"]), _BATCH):
+            ids = found["ids"][start : start + _BATCH]
+            metadatas = [{**metadata, "file": file} for metadata in found["metadatas"][start : start + _BATCH]]
+            collection.update(ids=ids, metadatas=metadatas)
 
     def close(self) -> None:
         if self._release:
@@ -204,6 +220,14 @@ class EmbeddedBackend(Backend):
             return generation_collections(client, "", create, model_meta, persist_every_write=True)
 
         return Background(work)
+
+    def copy_generation(self, source: str, name: str) -> bool:
+        """A copy of the files, not links: Chroma writes its files in place, and `source` stays published."""
+        folder = self.generations / name
+        folder.mkdir(parents=True)
+        (folder / ".readers").touch()
+        shutil.copytree(self.generations / source / "chroma", folder / "chroma")
+        return True
 
     def lexical_dir(self, name: str) -> Path:
         return self.generations / name / "lexical"
@@ -331,10 +355,12 @@ class Index:
             return Generation(name, manifest, collections, self.backend.lexical_dir(name), release)
         raise IndexUnavailable(f"the index at {self.describe()} keeps changing; try again")
 
-    def create_generation(self, model_meta: dict) -> Generation:
+    def create_generation(self, model_meta: dict, copy_of: str | None = None) -> Generation:
+        """A new, unpublished generation: empty, or (when the backend can) a copy of generation `copy_of`."""
         name = new_generation_name()
-        collections = self.backend.open_collections(name, create=True, model_meta=model_meta)
-        return Generation(name, None, collections, self.backend.lexical_dir(name))
+        copied = copy_of is not None and self.backend.copy_generation(copy_of, name)
+        collections = self.backend.open_collections(name, create=not copied, model_meta=model_meta)
+        return Generation(name, None, collections, self.backend.lexical_dir(name), copied=copied)
 
     def publish(self, generation: Generation, manifest: Manifest) -> None:
         """Make `generation` current: after this line readers see it, before it they see the old one."""

@@ -45,8 +45,8 @@ def install(moment: str, marker: Path) -> None:
     elif moment == "next generation created":
         create_generation = store.Index.create_generation
 
-        def created(self, model_meta):
-            generation = create_generation(self, model_meta)
+        def created(self, model_meta, copy_of=None):
+            generation = create_generation(self, model_meta, copy_of)
             generation.collection("chunks")  # Chroma has opened (created) the collections
             pause(marker, moment, generation=generation.name)
 
