@@ -3,11 +3,11 @@
     python bench/encode_rate.py --index DIR [--cache DIR]
 
 The texts are read back from the index's current generation: every chunk's
-embedding text (title, section, passage) and every distinct sentence text, which
-is what the indexer embeds. Two raw rates, each after a short warm-up, with no
-PDF reading, cleaning, chunking or storing around them:
+embedding text (title, section, passage), which is what the indexer embeds
+(sentence vectors are pooled from the same pass). Two raw rates, each after a
+short warm-up, with no PDF reading, cleaning, chunking or storing around them:
   sentence_transformers  SentenceTransformer.encode (the model of record), batch 32
-  onnx                   mhqa's ONNX export through the indexer's bulk encoder
+  onnx                   mhqa's index encoder (int8 by default), as the indexer runs it
 Prints one JSON object.
 """
 
@@ -18,7 +18,7 @@ import json
 import time
 from pathlib import Path
 
-from mhqa.chroma import CHUNKS, UNITS
+from mhqa.chroma import CHUNKS
 from mhqa.chunk import embedding_text
 from mhqa.embed import load_encoder, load_sentence_transformer
 from mhqa.model import describe_model
@@ -26,14 +26,13 @@ from mhqa.settings import load_settings
 from mhqa.store import Index
 
 
-def indexed_texts(settings) -> tuple[list[str], list[str]]:
+def indexed_texts(settings) -> list[str]:
+    """The passages as embedded (sentences are pooled from the same pass: no text of their own)."""
     generation = Index(settings).open()
     try:
-        chunks = [embedding_text(r.metadata["title"], r.metadata.get("section", ""), r.document) for r in generation.scan(CHUNKS)]
-        sentences = list(dict.fromkeys(r.document for r in generation.scan(UNITS)))
+        return [embedding_text(r.metadata["title"], r.metadata.get("section", ""), r.document) for r in generation.scan(CHUNKS)]
     finally:
         generation.close()
-    return chunks, sentences
 
 
 def rate(encode, texts: list[str]) -> tuple[float, float]:
@@ -50,15 +49,14 @@ def main() -> None:
     parser.add_argument("--cache", type=Path)
     args = parser.parse_args()
     settings = load_settings({"index": args.index, "cache": args.cache})
-    chunks, sentences = indexed_texts(settings)
-    texts = chunks + sentences
+    texts = indexed_texts(settings)
     model = describe_model(settings.model_path)
-    onnx = load_encoder(model, settings.cache, sessions=2)
+    onnx = load_encoder(model, settings.cache, sessions=2, precision=settings.index_encoder)
     onnx_seconds, onnx_rate = rate(onnx.encode, texts)
     reference = load_sentence_transformer(model)
     st_seconds, st_rate = rate(lambda batch: reference.encode(batch, batch_size=32, normalize_embeddings=True, convert_to_numpy=True), texts)
     print(json.dumps({
-        "texts": len(texts), "chunks": len(chunks), "sentences": len(sentences),
+        "texts": len(texts),
         "sentence_transformers": {"seconds": round(st_seconds, 3), "texts_per_second": round(st_rate, 2)},
         "onnx": {"seconds": round(onnx_seconds, 3), "texts_per_second": round(onnx_rate, 2)},
     }))

@@ -22,8 +22,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator, Protocol
 
-from .chroma import CHUNKS, UNITS
-from .chunk import HEADING, Chunk, Unit, chunk_document, embedding_text
+from .chroma import CHUNKS, pack_vectors
+from .chunk import Chunk, Unit, chunk_document, embedding_text
 from .clean import DocumentInfo, clean_pages, describe_document, words_in_lines
 from .errors import CorpusError, UnreadablePdf
 from .manifest import DocumentRecord, FailedFile, Manifest, chunking_settings
@@ -570,30 +570,28 @@ def _prune_copy(copy: Generation, manifest: Manifest, keep: dict[str, list[str]]
     a one-file change costs a file copy and that file's records, not every record again."""
     dropped = [sha for sha in manifest.documents if sha not in keep]
     renamed = {sha: names[0] for sha, names in keep.items() if manifest.documents[sha].names[0] != names[0]}
-    for which in (CHUNKS, UNITS):
-        if dropped:
-            copy.drop_documents(which, dropped)
-        for sha, file in renamed.items():
-            copy.rename_document(which, sha, file)
+    if dropped:
+        copy.drop_documents(CHUNKS, dropped)
+    for sha, file in renamed.items():
+        copy.rename_document(CHUNKS, sha, file)
 
 
 def _carry_over(old: Generation, new: Generation, keep: dict[str, list[str]]) -> None:
     """Add the records of unchanged documents to the new generation again, applying renames (a server's
     collections cannot be copied)."""
     try:
-        for which in (CHUNKS, UNITS):
-            batch: list[Record] = []
-            for record in old.scan(which, embeddings=True):
-                names = keep.get(record.metadata.get("sha"))
-                if names is None:
-                    continue
-                record.metadata = {**record.metadata, "file": names[0]}
-                batch.append(record)
-                if len(batch) >= 500:
-                    new.add(which, batch)
-                    batch = []
-            if batch:
-                new.add(which, batch)
+        batch: list[Record] = []
+        for record in old.scan(CHUNKS, embeddings=True):
+            names = keep.get(record.metadata.get("sha"))
+            if names is None:
+                continue
+            record.metadata = {**record.metadata, "file": names[0]}
+            batch.append(record)
+            if len(batch) >= 500:
+                new.add(CHUNKS, batch)
+                batch = []
+        if batch:
+            new.add(CHUNKS, batch)
     finally:
         old.close()
 
@@ -601,11 +599,11 @@ def _carry_over(old: Generation, new: Generation, keep: dict[str, list[str]]) ->
 class _DocumentWriter:
     """Embeds groups of prepared documents and adds them to the new generation.
 
-    A group is embedded in one length-sorted pass; its Chroma writes run on a
-    thread while the next group is embedded. A sentence's vector is pooled from its
-    home chunk's pass (embed.pool_spans), not embedded again on its own: that halves
-    the encoding, and on the tune questions it cited the answering page more often
-    (first citation on a gold page 0.906 against 0.875; bench/README.md).
+    Its Chroma writes run on a thread while the next group is embedded. A sentence's
+    vector is pooled from its chunk's pass (embed.pool_spans) and kept in the chunk's
+    metadata (chroma.py), not embedded again on its own: that halves the encoding, and
+    on the tune questions it cited the answering page more often (first citation on a
+    gold page 0.906 against 0.875; bench/README.md).
     """
 
     def __init__(self, generation: Generation, load_encoder, names: dict[str, list[str]], progress: Progress):
@@ -620,35 +618,28 @@ class _DocumentWriter:
     def write(self, group: list[_Prepared], entries: dict[str, dict | None]) -> list[DocumentRecord]:
         if not group:
             return []
-        homes = [_homes(p) for p in group]
-        chunk_texts, owned = [], []  # owned: the spans of the units each chunk is home to, in its embedded text
-        for prepared, home in zip(group, homes):
-            kinds = {unit.index: unit.kind for unit in prepared.units}
+        texts, spans = [], []  # each chunk as embedded, and its units' spans in that text
+        for prepared in group:
             for chunk in prepared.chunks:
                 text = embedding_text(prepared.info.title, chunk.section, chunk.text)
                 shift = len(text) - len(chunk.text)
-                chunk_texts.append(text)
-                owned.append([(u, start + shift, end + shift) for u, start, end in chunk.spans if home[u] == chunk.id and kinds[u] != HEADING])
+                texts.append(text)
+                spans.append([(start + shift, end + shift) for _, start, end in chunk.spans])
         done = self._embedded
         if self._encoder is None:
             self._encoder = self._load_encoder()
-        spans = [[(start, end) for _, start, end in units] for units in owned]
-        vectors, pooled = self._encoder.encode_with_spans(chunk_texts, spans, progress=lambda n: self._progress.embedded(done + n))
-        unit_vectors = [{u: v for (u, _, _), v in zip(units, vs)} for units, vs in zip(owned, pooled)]
-        by_chunk = iter(unit_vectors)
-        by_doc = [{u: v for _ in p.chunks for u, v in next(by_chunk).items()} for p in group]
+        vectors, pooled = self._encoder.encode_with_spans(texts, spans, progress=lambda n: self._progress.embedded(done + n))
         self._embedded += len(vectors)
-        chunk_vectors = iter(vectors)
-        records, batches = [], []
-        for prepared, home, mine in zip(group, homes, by_doc):
+        chunk_vectors = iter(zip(vectors, pooled))
+        records, chunk_records = [], []
+        for prepared in group:
             sha = prepared.file.sha256
             base = {"sha": sha, "file": self._names[sha][0], "title": prepared.info.title}
-            pages = {unit.index: unit.page for unit in prepared.units}
-            batches.append((CHUNKS, [_chunk_record(chunk, base, pages, next(chunk_vectors)) for chunk in prepared.chunks]))
-            batches.append((UNITS, [_unit_record(unit, sha, home[unit.index], base, mine[unit.index]) for unit in prepared.units if unit.kind != HEADING]))
+            units = {unit.index: unit for unit in prepared.units}
+            chunk_records += [_chunk_record(chunk, base, units, *next(chunk_vectors)) for chunk in prepared.chunks]
             records.append(_record(prepared, self._names[sha], entries.get(sha)))
         self.finish()
-        self._last = self._writes.submit(lambda: [self._generation.add(which, batch) for which, batch in batches])
+        self._last = self._writes.submit(self._generation.add, CHUNKS, chunk_records)
         return records
 
     def finish(self) -> Generation:
@@ -659,24 +650,17 @@ class _DocumentWriter:
         return self._generation
 
 
-def _homes(prepared: _Prepared) -> dict[int, str]:
-    """Unit -> the first chunk holding it (overlapping chunks share their edge sentences)."""
-    home: dict[int, str] = {}
-    for chunk in prepared.chunks:
-        for unit in chunk.unit_indexes:
-            home.setdefault(unit, chunk.id)
-    return home
-
-
-def _chunk_record(chunk: Chunk, base: dict, pages: dict[int, int], vector) -> Record:
-    spans = [[unit, start, end, pages[unit]] for unit, start, end in chunk.spans]
-    metadata = {**base, "section": chunk.section, "position": chunk.position, "page": spans[0][3], "spans": json.dumps(spans)}
+def _chunk_record(chunk: Chunk, base: dict, units: dict[int, Unit], vector, unit_vectors) -> Record:
+    spans = [[unit, start, end, units[unit].page, units[unit].kind] for unit, start, end in chunk.spans]
+    metadata = {
+        **base,
+        "section": chunk.section,
+        "position": chunk.position,
+        "page": spans[0][3],
+        "spans": json.dumps(spans),
+        "vectors": pack_vectors(unit_vectors),
+    }
     return Record(chunk.id, chunk.text, metadata, vector)
-
-
-def _unit_record(unit: Unit, sha: str, chunk_id: str, base: dict, vector) -> Record:
-    metadata = {**base, "page": unit.page, "kind": unit.kind, "section": unit.section, "unit": unit.index, "chunk": chunk_id}
-    return Record(unit_id(sha, unit.index), unit.text, metadata, vector)
 
 
 def _record(prepared: _Prepared, names: list[str], entry: dict | None) -> DocumentRecord:
@@ -696,7 +680,3 @@ def _record(prepared: _Prepared, names: list[str], entry: dict | None) -> Docume
         notes=prepared.notes,
         register_entry=entry,
     )
-
-
-def unit_id(sha: str, index: int) -> str:
-    return f"{sha[:16]}-u{index:05d}"

@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .answer import ANSWERED, Answer
+from .chroma import CHUNKS
+from .chunk import HEADING
 from .errors import UsageError
 from .faq import FaqProgress
 from .session import open_session
+from .retrieve import sentences_of
 from .settings import Settings
-from .chroma import UNITS
 from .questions import json_lines
 from .store import Generation
 
@@ -93,9 +95,10 @@ def recheck_sheet(settings: Settings, path: Path, progress: FaqProgress) -> Rech
 def _sentences_by_source(generation: Generation) -> dict[str, set[str]]:
     """Every quotable sentence (unit) of the index, under its file name and under its SHA-256."""
     found: dict[str, set[str]] = {}
-    for record in generation.scan(UNITS):
+    for record in generation.scan(CHUNKS):
+        texts = {text for _, text, _, kind in sentences_of(record.document, record.metadata) if kind != HEADING}
         for key in (record.metadata["file"], record.metadata["sha"]):
-            found.setdefault(key, set()).add(record.document)
+            found.setdefault(key, set()).update(texts)
     return found
 
 

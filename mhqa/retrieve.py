@@ -3,9 +3,15 @@
 The question is read first (focus.py: shorthand spelled out, typos corrected,
 abbreviations the corpus defines expanded, its focus found). Three ranked lists
 are then fused by reciprocal rank (RRF, k=60): chunks by cosine similarity in
-Chroma, chunks by BM25 (lexical.py), and chunks ranked by their best sentence's
-cosine similarity. The fused top passages then bring all their sentences, each
-with its own vector, for evidence.py to choose from.
+Chroma, chunks by BM25 (lexical.py), and the candidates of both ranked by their
+best sentence's cosine similarity. The fused top passages bring all their
+sentences, each with its vector (kept in the chunk's metadata, chroma.py), for
+evidence.py to choose from.
+
+Sentences are ranked among the candidates, not searched over the whole corpus:
+that search needed every sentence vector in memory at each cold question, and on
+the fit, tune and questions.jsonl test rows the two agreed within one question
+on every figure.
 """
 
 from __future__ import annotations
@@ -15,14 +21,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .chroma import CHUNKS, UNITS
+from .chroma import CHUNKS, unpack_vectors
+from .chunk import HEADING
 from .focus import Reading, read_question
 from .lexical import TOKENS_VERSION, LexicalIndex, build_lexical, save_atomically
 from .store import Generation
 from .vocabulary import Vocabulary, build_vocabulary
 
 RRF_K = 60
-DENSE_DEPTH, LEXICAL_DEPTH, UNIT_DEPTH = 20, 20, 30
+DENSE_DEPTH, LEXICAL_DEPTH = 20, 20
 
 
 @dataclass
@@ -34,7 +41,8 @@ class Passage:
     section: str
     page: int
     text: str
-    spans: list[list[int]]  # [unit, start, end, page]
+    spans: list[list]  # [unit, start, end, page, kind]
+    vectors: np.ndarray | None = None  # one per span, from the chunk's metadata
     fused: float = 0.0
     dense: float | None = None  # cosine of the chunk, when in the dense top list
     lexical: float | None = None  # BM25, when in the lexical top list
@@ -111,77 +119,98 @@ class Searcher:
         vector = self.encoder.encode([reading.search])[0]
         terms = reading.terms
         dense = self.generation.query(CHUNKS, vector, DENSE_DEPTH)
-        units = self.generation.query(UNITS, vector, UNIT_DEPTH)
         lexical = self.lexical.search(terms, LEXICAL_DEPTH)
-        by_unit: list[str] = list(dict.fromkeys(meta["chunk"] for _, _, _, meta in units))
+        records = {id_: (document, meta) for id_, _, document, meta in dense}
+        wanted = [id_ for id_, _ in lexical if id_ not in records]
+        records.update({id_: (r.document, r.metadata) for id_, r in self.generation.get(CHUNKS, wanted).items()})
+        candidates = {id_: self._passage(id_, *records[id_]) for id_ in dict.fromkeys([*(d[0] for d in dense), *(i for i, _ in lexical)]) if id_ in records}
+        best_sentence = {id_: float(np.max(p.vectors @ vector)) for id_, p in candidates.items() if p.vectors is not None and len(p.vectors)}
         ranked = {
             "dense": [id_ for id_, _, _, _ in dense],
             "lexical": [id_ for id_, _ in lexical],
-            "sentence": by_unit,
+            "sentence": sorted(best_sentence, key=lambda id_: -best_sentence[id_]),
         }
         fused: dict[str, float] = {}
         for ids in ranked.values():
             for rank, id_ in enumerate(ids, 1):
                 fused[id_] = fused.get(id_, 0.0) + 1.0 / (RRF_K + rank)
-        chosen = sorted(fused, key=lambda id_: -fused[id_])[:passages]
-        documents = {id_: (document, meta) for id_, _, document, meta in dense}
-        missing = [id_ for id_ in chosen if id_ not in documents]
-        documents.update({id_: (r.document, r.metadata) for id_, r in self.generation.get(CHUNKS, missing).items()})
+        chosen = [id_ for id_ in sorted(fused, key=lambda id_: -fused[id_]) if id_ in candidates][:passages]
         dense_score = {id_: score for id_, score, _, _ in dense}
         lexical_score = dict(lexical)
         found = []
         for id_ in chosen:
-            if id_ not in documents:
-                continue  # gone from the store (a concurrent rebuild); skip rather than cite it
-            document, meta = documents[id_]
-            passage = Passage(
-                id=id_,
-                sha=meta["sha"],
-                file=meta["file"],
-                title=meta["title"],
-                section=meta.get("section", ""),
-                page=int(meta["page"]),
-                text=document,
-                spans=json.loads(meta["spans"]),
-                fused=fused[id_],
-                dense=dense_score.get(id_),
-                lexical=lexical_score.get(id_),
-                ranks={name: ids.index(id_) + 1 for name, ids in ranked.items() if id_ in ids},
-            )
+            passage = candidates[id_]
+            passage.fused = fused[id_]
+            passage.dense = dense_score.get(id_)
+            passage.lexical = lexical_score.get(id_)
+            passage.ranks = {name: ids.index(id_) + 1 for name, ids in ranked.items() if id_ in ids}
             found.append(passage)
         top_dense, top_lexical = set(ranked["dense"][:5]), set(ranked["lexical"][:5])
         agreement = len(top_dense & top_lexical) / 5 if top_lexical else 0.0
         return Hits(reading, found, self._sentences(found, vector), agreement, self.lexical.idf([*terms, *reading.predicate]))
 
+    def _passage(self, id_: str, document: str, meta: dict) -> Passage:
+        packed = meta.get("vectors")
+        return Passage(
+            id=id_,
+            sha=meta["sha"],
+            file=meta["file"],
+            title=meta["title"],
+            section=meta.get("section", ""),
+            page=int(meta["page"]),
+            text=document,
+            spans=json.loads(meta["spans"]),
+            vectors=unpack_vectors(packed, self.encoder.model.dim) if packed else None,
+        )
+
     def _sentences(self, passages: list[Passage], vector: np.ndarray) -> list[Sentence]:
-        wanted: dict[str, tuple[Passage, int]] = {}
-        for passage in passages:
-            for unit, _start, _end, _page in passage.spans:
-                wanted.setdefault(f"{passage.sha[:16]}-u{unit:05d}", (passage, unit))
-        for passage in passages:  # and the sentence before each passage, which its first may lean on
-            first = passage.spans[0][0] if passage.spans else 0
-            if first > 0:
-                wanted.setdefault(f"{passage.sha[:16]}-u{first - 1:05d}", (passage, first - 1))
-        records = self.generation.get(UNITS, list(wanted), embeddings=True)  # headings are not stored
+        """Every sentence of the passages (headings are not sentences), and the one before each
+        passage, which its first may lean on (from the chunk before, which holds it)."""
+        holders = list(passages)
+        before = {p.id: _previous_chunk(p) for p in passages if p.spans and p.spans[0][0] > 0}
+        known = {p.id for p in passages}
+        fetched = self.generation.get(CHUNKS, [id_ for id_ in before.values() if id_ and id_ not in known])
+        holders += [self._passage(id_, r.document, r.metadata) for id_, r in fetched.items()]
+        by_id = {p.id: p for p in holders}
+        wanted: dict[int | tuple, tuple[Passage, int]] = {}
         sentences = []
-        for id_, (passage, unit) in wanted.items():
-            record = records.get(id_)
-            if record is None:
-                continue
-            unit_vector = np.asarray(record.embedding, dtype=np.float32)
-            sentences.append(
-                Sentence(
-                    id=id_,
-                    text=record.document,
-                    page=int(record.metadata["page"]),
-                    kind=record.metadata["kind"],
-                    unit=unit,
-                    passage=passage,
-                    similarity=float(unit_vector @ vector),
-                    vector=unit_vector,
+        for passage in passages:
+            units = [(passage, k) for k in range(len(passage.spans))]
+            previous = by_id.get(before.get(passage.id) or "")
+            if previous is not None:
+                first = passage.spans[0][0]
+                units += [(previous, k) for k, span in enumerate(previous.spans) if span[0] == first - 1]
+            for holder, k in units:
+                unit, start, end, page, kind = holder.spans[k]
+                key = (passage.sha, unit)
+                if kind == HEADING or key in wanted or holder.vectors is None:
+                    continue
+                wanted[key] = (holder, k)
+                unit_vector = holder.vectors[k]
+                sentences.append(
+                    Sentence(
+                        id=f"{passage.sha[:16]}-u{unit:05d}",
+                        text=holder.text[start:end],
+                        page=int(page),
+                        kind=kind,
+                        unit=unit,
+                        passage=passage,
+                        similarity=float(unit_vector @ vector),
+                        vector=unit_vector,
+                    )
                 )
-            )
         return sentences
+
+
+def _previous_chunk(passage: Passage) -> str | None:
+    """The id of the chunk before `passage` in its document (chunk ids are SHA prefix and position)."""
+    prefix, _, position = passage.id.rpartition("-")
+    return f"{prefix}-{int(position) - 1:04d}" if position.isdigit() and int(position) > 0 else None
+
+
+def sentences_of(document: str, metadata: dict) -> list[tuple[int, str, int, str]]:
+    """(unit, text, page, kind) of every span of a stored chunk."""
+    return [(unit, document[start:end], int(page), kind) for unit, start, end, page, kind in json.loads(metadata["spans"])]
 
 
 def in_context(sentence: Sentence) -> str:
@@ -196,7 +225,7 @@ def page_text(generation: Generation, chunk_ids: list[str], page: int) -> str:
     for record in generation.get(CHUNKS, chunk_ids).values():
         headings.add(record.metadata.get("section", ""))
         previous = None
-        for unit, start, end, on_page in json.loads(record.metadata["spans"]):
+        for unit, start, end, on_page, _kind in json.loads(record.metadata["spans"]):
             before = record.document[previous:start] if previous is not None else ""
             if on_page == page and (unit not in units or (before and not units[unit][0])):
                 units[unit] = (before, record.document[start:end])

@@ -30,7 +30,7 @@ from typing import Iterator
 from urllib.parse import urlsplit
 
 from .backend import GENERATION_NAME, Backend
-from .chroma import CHUNKS, UNITS, client_settings, generation_collections
+from .chroma import CHUNKS, LEGACY_UNITS, client_settings, generation_collections
 from .errors import IndexBusy, IndexUnavailable, MhqaError, ServerUnavailable, SettingsError
 from .manifest import Manifest
 from .settings import Settings
@@ -321,7 +321,7 @@ class ServerBackend(Backend):
 
     def names(self) -> list[str]:
         """Generations on the server, complete or not (a crashed run leaves some behind)."""
-        pattern = re.compile(rf"{re.escape(self.base)}-({GENERATION_NAME.pattern})-(?:{CHUNKS}|{UNITS})")
+        pattern = re.compile(rf"{re.escape(self.base)}-({GENERATION_NAME.pattern})-(?:{CHUNKS}|{LEGACY_UNITS})")
         with self._errors():
             listed = [collection.name for collection in self.client.list_collections()]
         return sorted({match.group(1) for name in listed if (match := pattern.fullmatch(name))})
@@ -330,7 +330,7 @@ class ServerBackend(Backend):
         from chromadb.errors import NotFoundError
 
         with self._errors():
-            for which in (CHUNKS, UNITS):
+            for which in (CHUNKS, LEGACY_UNITS):
                 with contextlib.suppress(NotFoundError):
                     self.client.delete_collection(f"{self.base}-{name}-{which}")
             meta = self._meta(create=False)

@@ -48,26 +48,29 @@ def read_manifest(index: Path) -> dict:
 
 
 def stored(index: Path) -> dict[str, list[tuple[str, dict]]]:
-    """Every record of the current generation: collection -> [(id, metadata)], as Chroma returns them."""
+    """Every record of the current generation as Chroma returns it ("chunks": [(id, metadata)]),
+    and the sentences the chunks carry ("units": [(id, metadata with the sentence's text)])."""
     import chromadb
     from chromadb.config import Settings
 
     client = chromadb.PersistentClient(path=str(current_generation(index) / "chroma"), settings=Settings(anonymized_telemetry=False))
-    out = {}
-    for which in ("chunks", "units"):
-        got = client.get_collection(which, embedding_function=None).get(include=["metadatas"])
-        out[which] = list(zip(got["ids"], got["metadatas"]))
-    return out
+    assert [c.name for c in client.list_collections()] == ["chunks"]  # sentences are not records of their own
+    got = client.get_collection("chunks", embedding_function=None).get(include=["metadatas", "documents"])
+    units: dict[str, dict] = {}
+    for chunk_id, metadata, document in zip(got["ids"], got["metadatas"], got["documents"]):
+        spans = json.loads(metadata["spans"])
+        assert len(metadata["vectors"]) == len(spans) * 1024  # a float16 vector of 384 a span, base64
+        for unit, start, end, page, kind in spans:
+            if kind != "heading":
+                units.setdefault(f"{metadata['sha'][:16]}-u{unit:05d}", {
+                    "sha": metadata["sha"], "file": metadata["file"], "chunk": chunk_id, "page": page, "unit": unit,
+                    "kind": kind, "document": document[start:end]})
+    return {"chunks": list(zip(got["ids"], got["metadatas"])), "units": list(units.items())}
 
 
 def pages_holding(index: Path, text: str) -> set[int]:
     """The pages of the stored sentences (units) that contain `text`."""
-    import chromadb
-    from chromadb.config import Settings
-
-    client = chromadb.PersistentClient(path=str(current_generation(index) / "chroma"), settings=Settings(anonymized_telemetry=False))
-    got = client.get_collection("units", embedding_function=None).get(where_document={"$contains": text}, include=["metadatas"])
-    return {metadata["page"] for metadata in got["metadatas"]}
+    return {metadata["page"] for _, metadata in stored(index)["units"] if text in metadata["document"]}
 
 
 def check_consistent(index: Path) -> dict:

@@ -12,7 +12,8 @@ import pytest
 from mhqa.evidence import is_statement, leans_back
 from mhqa.focus import asks_for, is_yes_no, rarity, read_question, supports
 from mhqa.policy import FITTED_FILE, SIGNALS, fitted
-from mhqa.chroma import UNITS
+from mhqa.chroma import CHUNKS
+from mhqa.retrieve import sentences_of
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +92,7 @@ def test_what_a_question_asks():
 
 
 def test_no_question_heading_or_reference_line_is_a_statement(session):
-    units = [r.document for r in session.generation.scan(UNITS)]
+    units = [text for r in session.generation.scan(CHUNKS) for _, text, _, kind in sentences_of(r.document, r.metadata) if kind != "heading"]
     questions = [u for u in units if u.rstrip("”\" ").endswith("?")]
     assert questions and not any(is_statement(u) for u in questions)
     assert not is_statement("Depression Among Women (Centers for Disease Control and Prevention)")

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
+from index_checks import stored
 from layout_pdfs import PUBLISHER, build_all
 
 
@@ -37,15 +38,9 @@ def layout_index(layouts, tmp_path_factory, mhqa) -> tuple[Path, Path]:
 
 def stored_units(index: Path) -> dict[str, list[tuple[str, int]]]:
     """file -> [(sentence, page)] in document order, as the index holds them."""
-    import chromadb
-    from chromadb.config import Settings
-
-    generation = json.loads((index / "CURRENT").read_text())["generation"]
-    client = chromadb.PersistentClient(path=str(index / "generations" / generation / "chroma"), settings=Settings(anonymized_telemetry=False))
-    got = client.get_collection("units", embedding_function=None).get(include=["documents", "metadatas"])
     units: dict[str, list[tuple[int, str, int]]] = {}
-    for document, metadata in zip(got["documents"], got["metadatas"]):
-        units.setdefault(metadata["file"], []).append((metadata["unit"], document, metadata["page"]))
+    for _, metadata in stored(index)["units"]:
+        units.setdefault(metadata["file"], []).append((metadata["unit"], metadata["document"], metadata["page"]))
     return {file: [(text, page) for _, text, page in sorted(found)] for file, found in units.items()}
 
 
