@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -101,6 +99,30 @@ def batch_questions() -> list[str]:
     return [row["question"] for row in rows if row.get("split") != "test"][:BATCH_QUESTIONS]
 
 
+def extraction_rates(shipped: Path, folder: Path, sample: int = 200) -> dict:
+    """pypdf pages per CPU second on the shipped PDFs and on about `sample` generated pages.
+
+    The generated PDFs are plain text in a core font, much cheaper to parse than the
+    shipped brochures: this says how much reading a real library of the same size would add.
+    """
+    import logging
+
+    import pypdf
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    rates = {}
+    for name, files in (("shipped", sorted(shipped.glob("*.pdf"))), ("generated", sorted(folder.glob("gen-*.pdf")))):
+        started, pages, chars = time.process_time(), 0, 0
+        for path in files:
+            for page in pypdf.PdfReader(path).pages:
+                chars += len(page.extract_text() or "")
+                pages += 1
+            if pages >= sample:
+                break
+        rates[name] = {"pages": pages, "pages_per_cpu_second": round(pages / max(time.process_time() - started, 1e-9), 1), "chars_per_page": chars // max(pages, 1)}
+    return rates
+
+
 def measure(bench: Bench, shipped: Path, shipped_index: Path, work: Path, folder: Path, pages: int, runs: int,
             index_runs: int, reindex_runs: int, batch_runs: int, starter: bool) -> dict:
     """Everything at scale; `shipped_index` is an up-to-date index of the shipped corpus, for the comparisons."""
@@ -109,7 +131,7 @@ def measure(bench: Bench, shipped: Path, shipped_index: Path, work: Path, folder
     bench.log(f"  scale corpus: {files} PDFs, {total} pages in {folder}")
     if total != manifest["pages"]:
         raise SystemExit(f"{folder} holds {total} pages, its manifest {manifest['pages']}: rebuild it")
-    result: dict = {"corpus": str(folder), "files": files, "pages": total, "corpus_manifest": manifest}
+    result: dict = {"corpus": str(folder), "files": files, "pages": total, "corpus_manifest": manifest, "extraction": extraction_rates(shipped, folder)}
     indexes = {"mhqa": work / "scale-mhqa", "starter": work / "scale-starter"}
     for who in ("mhqa", "starter") if starter else ("mhqa",):
         done = []
@@ -154,6 +176,8 @@ def rows(sc: dict) -> list[tuple[str, str, str, str]]:
     starter = lambda text: text if ss else "-"  # noqa: E731
     out = [
         (f"scale corpus: {sc['pages']} pages, {sc['files']} PDFs", f"{made.get('size_mb', '?')} MB of PDF", "", f"{built}; pages sha256 {made['pages_sha256'][:12]}"),
+        ("pypdf text extraction, pages per CPU s: shipped / generated", "{} / {}".format(*(sc["extraction"][k]["pages_per_cpu_second"] for k in ("shipped", "generated"))), "",
+         "characters a page: {} / {}".format(*(sc["extraction"][k]["chars_per_page"] for k in ("shipped", "generated")))),
         ("full index, s: median (runs)", runs_text(si), starter(ss and runs_text(ss)), ""),
         ("full index, pages/s (wall; per CPU second)", pages_rate(sc["pages"], si), starter(ss and pages_rate(sc["pages"], ss)), "CPU time moves less with other load"),
         ("full index CPU time (user+sys), s", f"{si['median_cpu_seconds']:.0f}", starter(ss and f"{ss['median_cpu_seconds']:.0f}"), ""),
