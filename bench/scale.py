@@ -34,9 +34,10 @@ ASK_RATIO_TARGET = 1.3  # cold ask at scale over cold ask on the shipped corpus 
 def corpus_at(bench: Bench, shipped: Path, folder: Path, pages: int) -> dict:
     """The scale corpus in `folder`: reused when its manifest says it has `pages` pages, else built (timed)."""
     manifest_path = folder / scale_corpus.MANIFEST
-    if manifest_path.exists() and json.loads(manifest_path.read_text())["pages"] == pages:
+    found = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    if found.get("complete") and found.get("pages") == pages:
         bench.log(f"  reusing the scale corpus in {folder}")
-        return {**json.loads(manifest_path.read_text()), "reused": True}
+        return {**found, "reused": True}
     bench.log(f"  building a {pages}-page corpus in {folder}")
     run = bench.run([PYTHON, str(BENCH / "scale_corpus.py"), "--corpus", str(shipped), "--out", str(folder), "--pages", str(pages)])
     if run.code != 0:

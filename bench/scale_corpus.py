@@ -186,12 +186,21 @@ def package_roots() -> list[tuple[str, Path]]:
     return [("stdlib", Path(sysconfig.get_paths()["stdlib"]))] + [(name, installed[name]) for name in ordered]
 
 
-def distribution_descriptions() -> Iterator[Document]:
+def first_time(text: str, seen: set[str]) -> bool:
+    """Whether `text` is new: copies of one file (a changelog shipped twice) would repeat whole pages."""
+    key = hashlib.sha256(text.encode()).hexdigest()
+    if key in seen:
+        return False
+    seen.add(key)
+    return True
+
+
+def distribution_descriptions(seen: set[str]) -> Iterator[Document]:
     """Each installed distribution's long description (its README), sorted by name."""
     for dist in sorted(metadata.distributions(), key=lambda d: (d.metadata["Name"] or "").lower()):
         body = dist.metadata.get_payload() if hasattr(dist.metadata, "get_payload") else None
         description = body or dist.metadata.get("Description") or ""
-        if len(description) > 200:
+        if len(description) > 200 and first_time(description, seen):
             yield Document(f"readme:{dist.metadata['Name']}", f"{dist.metadata['Name']} {dist.version}\n\n{description}")
 
 
@@ -203,7 +212,7 @@ def read_text(path: Path) -> str | None:
         return None
 
 
-def system_docs() -> Iterator[Document]:
+def system_docs(seen: set[str]) -> Iterator[Document]:
     """Plain-text files of /usr/share/doc: not the copyright files (the same licences again and again), not examples."""
     root = Path("/usr/share/doc")
     if not root.is_dir():
@@ -215,7 +224,7 @@ def system_docs() -> Iterator[Document]:
         if {"examples", "example", *SKIPPED_PARTS}.intersection(path.relative_to(root).parts[:-1]):
             continue
         text = read_text(path)
-        if text and len(text) > 200:
+        if text and len(text) > 200 and first_time(text, seen):
             yield Document(f"doc:{path.relative_to(root).parts[0]}", f"{path.relative_to(root)}\n\n{text}")
 
 
@@ -240,13 +249,13 @@ def roff_text(source: str) -> str:
     return "\n".join(lines)
 
 
-def manual_pages() -> Iterator[Document]:
+def manual_pages(seen: set[str]) -> Iterator[Document]:
     """The English manual pages (sections 1, 5, 7, 8), sorted."""
     for section in ("man1", "man5", "man7", "man8"):
         folder = Path("/usr/share/man") / section
         for path in sorted(folder.glob("*")) if folder.is_dir() else []:
             text = read_text(path) if path.is_file() and not path.is_symlink() else None
-            if text and not text.startswith(".so "):  # .so pages only point at another page
+            if text and not text.startswith(".so ") and first_time(text, seen):  # .so: a pointer to another page
                 yield Document(f"man:{section}", roff_text(text))
 
 
@@ -264,9 +273,9 @@ def documents(pool: ProcessPoolExecutor, seen: set[str]) -> Iterator[Document]:
                     seen.add(doc)
                     parts.append(f"{title}\n\n{doc}\n")
         yield Document(f"docstrings:{package}", "\n".join(parts))
-    yield from distribution_descriptions()
-    yield from system_docs()
-    yield from manual_pages()
+    yield from distribution_descriptions(seen)
+    yield from system_docs(seen)
+    yield from manual_pages(seen)
 
 
 # --- pages and PDFs ------------------------------------------------------------------------------
@@ -343,6 +352,7 @@ def build(corpus: Path, out: Path, pages: int, jobs: int, log=lambda message: No
             raise SystemExit(f"{out} is not empty and is not a scale corpus: choose another --out")
         shutil.rmtree(out)
     out.mkdir(parents=True)
+    (out / MANIFEST).write_text('{"complete": false}\n')  # marks the folder as ours, so a failed build can be redone in it
     shipped_files, shipped, keys = shipped_pages(corpus, out)
     unique = set(keys)
     need = max(pages - shipped, 0)
@@ -387,6 +397,7 @@ def build(corpus: Path, out: Path, pages: int, jobs: int, log=lambda message: No
     for source, _ in generated[:need]:
         sources[source] = sources.get(source, 0) + 1
     manifest = {
+        "complete": True,
         "pages": shipped + need,
         "files": shipped_files + len(files),
         "shipped": {"corpus": str(corpus), "files": shipped_files, "pages": shipped},
