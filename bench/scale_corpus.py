@@ -56,6 +56,7 @@ CHARS_PER_PAGE = 2250
 LINES_PER_PAGE = 80  # what fits on A4 at 3.4 mm a line (8 pt type) from 15 mm down
 LINE_WIDTH = 110  # characters of 8 pt Helvetica across A4
 FILE_PAGES = (20, 60)
+FILE_ONCE_FROM = 40  # see Document.once_from
 SEED = 12  # file sizes only: the text and its order do not depend on it
 MANIFEST = ".scale-corpus.json"
 CHANGED = ".changed"
@@ -88,6 +89,9 @@ SKIPPED_PARTS = {"tests", "test", "testing", "__pycache__", "idlelib", "lib2to3"
 class Document:
     source: str  # where the text came from, for the manifest (e.g. "docstrings:sympy")
     text: str
+    # Paragraphs this long are used once. Files (changelogs of one source tree shipped by
+    # two packages) share runs of short entries, docstrings only long passages.
+    once_from: int = 200
 
 
 # --- text sources ----------------------------------------------------------------------------
@@ -201,7 +205,7 @@ def distribution_descriptions(seen: set[str]) -> Iterator[Document]:
         body = dist.metadata.get_payload() if hasattr(dist.metadata, "get_payload") else None
         description = body or dist.metadata.get("Description") or ""
         if len(description) > 200 and first_time(description, seen):
-            yield Document(f"readme:{dist.metadata['Name']}", f"{dist.metadata['Name']} {dist.version}\n\n{description}")
+            yield Document(f"readme:{dist.metadata['Name']}", f"{dist.metadata['Name']} {dist.version}\n\n{description}", FILE_ONCE_FROM)
 
 
 def read_text(path: Path) -> str | None:
@@ -225,7 +229,7 @@ def system_docs(seen: set[str]) -> Iterator[Document]:
             continue
         text = read_text(path)
         if text and len(text) > 200 and first_time(text, seen):
-            yield Document(f"doc:{path.relative_to(root).parts[0]}", f"{path.relative_to(root)}\n\n{text}")
+            yield Document(f"doc:{path.relative_to(root).parts[0]}", f"{path.relative_to(root)}\n\n{text}", FILE_ONCE_FROM)
 
 
 ROFF_ESCAPES = re.compile(r"\\f[BIRPC]|\\f\(..|\\s[+-]?\d|\\[&|^:%,/]")
@@ -256,7 +260,7 @@ def manual_pages(seen: set[str]) -> Iterator[Document]:
         for path in sorted(folder.glob("*")) if folder.is_dir() else []:
             text = read_text(path) if path.is_file() and not path.is_symlink() else None
             if text and not text.startswith(".so ") and first_time(text, seen):  # .so: a pointer to another page
-                yield Document(f"man:{section}", roff_text(text))
+                yield Document(f"man:{section}", roff_text(text), FILE_ONCE_FROM)
 
 
 def documents(pool: ProcessPoolExecutor, seen: set[str]) -> Iterator[Document]:
@@ -281,12 +285,12 @@ def documents(pool: ProcessPoolExecutor, seen: set[str]) -> Iterator[Document]:
 # --- pages and PDFs ------------------------------------------------------------------------------
 
 
-def pages_of(text: str, paragraphs: set[str]) -> list[list[str]]:
-    """`text` as prose in Latin-1 (the PDF core fonts' range), long paragraphs used once, cut into pages."""
+def pages_of(text: str, paragraphs: set[str], once_from: int = 200) -> list[list[str]]:
+    """`text` as prose in Latin-1 (the PDF core fonts' range), paragraphs of `once_from`+ characters used once, cut into pages."""
     kept = []
     for paragraph in re.split(r"\n\s*\n", prose(text)):
         key = " ".join(paragraph.split())
-        if len(key) >= 200:
+        if len(key) >= once_from:
             if key in paragraphs:
                 continue
             paragraphs.add(key)
@@ -362,7 +366,7 @@ def build(corpus: Path, out: Path, pages: int, jobs: int, log=lambda message: No
         paragraphs: set[str] = set()
         for document in documents(pool, seen):
             before = len(generated)
-            for lines in pages_of(document.text, paragraphs):
+            for lines in pages_of(document.text, paragraphs, document.once_from):
                 key = page_key(lines)
                 if key in unique:
                     raise SystemExit(f"page repeated: a page of {document.source} has the same text as an earlier one")
