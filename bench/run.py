@@ -1,7 +1,7 @@
 """Benchmark mhqa against the llama-index starter pipeline (bench/starter.py), side by side, in one run.
 
     python bench/run.py                 # the shipped corpus: about 10 minutes on 2 cores
-    python bench/run.py --scale         # and a corpus of 2,000+ pages (bench/scale_corpus.py)
+    python bench/run.py --scale         # and a corpus of 2,000+ pages (bench/scale.py, bench/scale_corpus.py)
 
 Every number comes from a new process timed with Python's perf_counter, with its
 peak memory from `/usr/bin/time -v`; medians over --runs runs, every run kept.
@@ -240,27 +240,6 @@ def encode_rates(bench: Bench, mhqa_index: Path, texts_index_seconds: float) -> 
     return raw
 
 
-def scale(bench: Bench, corpus: Path, work: Path, pages: int, runs: int, index_runs: int, starter: bool) -> dict:
-    folder = work / f"scale-corpus-{pages}"
-    if not folder.is_dir():
-        subprocess.run([PYTHON, str(BENCH / "scale_corpus.py"), "--corpus", str(corpus), "--out", str(folder), "--pages", str(pages)], check=True, env=bench.env)
-    files, total_pages = pdf_pages(folder)
-    bench.log(f"  scale corpus: {files} PDFs, {total_pages} pages in {folder}")
-    result: dict = {"corpus": str(folder), "files": files, "pages": total_pages}
-    indexes = {"mhqa": work / "scale-mhqa", "starter": work / "scale-starter"}
-    for who in ("mhqa", "starter") if starter else ("mhqa",):
-        runs_done = []
-        for i in range(index_runs):
-            shutil.rmtree(indexes[who], ignore_errors=True)
-            tool = bench.mhqa if who == "mhqa" else bench.starter
-            runs_done.append(tool("index", "--corpus", folder, "--index", indexes[who]))
-            bench.log(f"  scale index {who} {i + 1}/{index_runs}: {runs_done[-1].seconds:.0f} s")
-        result[f"{who}_index"] = {**summary(runs_done), "pages_per_second": round(total_pages / statistics.median(r.seconds for r in runs_done), 2), "size_mb": folder_mb(indexes[who])}
-    result["mhqa_noop_reindex"] = noop_reindex(bench, folder, indexes["mhqa"], min(runs, 3))
-    result["cold_ask"] = cold_ask(bench, indexes["mhqa"], indexes["starter"] if starter else None, runs)
-    return result
-
-
 # --- the report -----------------------------------------------------------------------------
 
 
@@ -302,20 +281,28 @@ def table(results: dict) -> str:
         "no-op re-index, s: median (runs)", runs_text(noop), "rebuilds (= full index)", "about 1 s, model not loaded",
         verdict(noop["median_seconds"] <= 1.5 and not noop["model_loaded"] and noop["all_unchanged"]) + f" (onnxruntime imported: {'yes' if noop['model_loaded'] else 'no'}; {noop['median_peak_mb']:.0f} MB)",
     ))
-    if "scale" in results:
-        sc = results["scale"]
-        si, ss = sc["mhqa_index"], sc.get("starter_index")
-        rows.append((f"scale: {sc['pages']} pages ({sc['files']} PDFs): full index, s", runs_text(si), runs_text(ss) if ss else "-", "", ""))
-        rows.append(("scale: indexing, pages/s", f"{si['pages_per_second']}", f"{ss['pages_per_second']}" if ss else "-", "", ""))
-        rows.append(("scale: index size on disk, MB", f"{si['size_mb']}", f"{ss['size_mb']}" if ss else "-", "", ""))
-        sc_cold = sc["cold_ask"]
-        rows.append(("scale: cold ask, s: median (runs)", runs_text(sc_cold["mhqa"]), runs_text(sc_cold["starter"]) if sc_cold["starter"] else "-", "≤ 2 s", verdict(sc_cold["mhqa"]["median_seconds"] <= 2.0)))
-        rows.append(("scale: cold ask peak memory, MB", f"{sc_cold['mhqa']['median_peak_mb']:.0f}", f"{sc_cold['starter']['median_peak_mb']:.0f}" if sc_cold["starter"] else "-", "", ""))
-        rows.append(("scale: no-op re-index, s", runs_text(sc["mhqa_noop_reindex"]), "-", "", ""))
     widths = [max(len(str(row[i])) for row in rows) for i in range(5)]
     lines = ["| " + " | ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(row)) + " |" for row in rows]
     lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
     return "\n".join(lines)
+
+
+def check_starter() -> None:
+    probe = subprocess.run([PYTHON, "-c", "import " + ", ".join(STARTER_NEEDS)], capture_output=True, text=True)
+    if probe.returncode != 0:
+        raise SystemExit(f"the starter pipeline's packages are missing ({probe.stderr.strip().splitlines()[-1]}); install them:\n  {INSTALL_HINT}\nor pass --skip-starter")
+
+
+def child_env(cache: Path | None) -> dict[str, str]:
+    """The children's environment: as on a user's machine, with `cache` (or $MHQA_CACHE) as mhqa's encoder cache."""
+    # .pyc files are written (some shells set PYTHONDONTWRITEBYTECODE), nothing is fetched,
+    # no mhqa setting leaks in.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MHQA_") and k != "PYTHONDONTWRITEBYTECODE"}
+    env.update({"HF_HUB_OFFLINE": "1", "NO_COLOR": "1", "COLUMNS": "100"})
+    cache = cache or (Path(os.environ["MHQA_CACHE"]) if os.environ.get("MHQA_CACHE") else None)
+    if cache:
+        env["MHQA_CACHE"] = str(cache.resolve())
+    return env
 
 
 def main() -> None:
@@ -329,6 +316,8 @@ def main() -> None:
     parser.add_argument("--scale", action="store_true", help="also the scale run (a corpus of --scale-pages pages)")
     parser.add_argument("--scale-pages", type=int, default=2000)
     parser.add_argument("--scale-index-runs", type=int, default=1, help="full index runs at scale [1: each takes minutes]")
+    parser.add_argument("--scale-reindex-runs", type=int, default=2, help="one-file re-index rounds at scale [2]")
+    parser.add_argument("--scale-corpus-dir", type=Path, help="where the scale corpus is or goes [WORKDIR/scale-corpus-PAGES]")
     parser.add_argument("--keep", action="store_true", help="keep the working folder")
     args = parser.parse_args()
 
@@ -336,21 +325,12 @@ def main() -> None:
         raise SystemExit("needs /usr/bin/time (Debian: apt-get install time)")
     starter = not args.skip_starter
     if starter:
-        probe = subprocess.run([PYTHON, "-c", "import " + ", ".join(STARTER_NEEDS)], capture_output=True, text=True)
-        if probe.returncode != 0:
-            raise SystemExit(f"the starter pipeline's packages are missing ({probe.stderr.strip().splitlines()[-1]}); install them:\n  {INSTALL_HINT}\nor pass --skip-starter")
+        check_starter()
     corpus = args.corpus.resolve()
     work = (args.workdir or Path(tempfile.mkdtemp(prefix="mhqa-bench-"))).resolve()
     work.mkdir(parents=True, exist_ok=True)
-    # Children run as on a user's machine: .pyc files are written (some shells set
-    # PYTHONDONTWRITEBYTECODE), nothing is fetched, no mhqa setting leaks in.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MHQA_") and k != "PYTHONDONTWRITEBYTECODE"}
-    env.update({"HF_HUB_OFFLINE": "1", "NO_COLOR": "1", "COLUMNS": "100"})
-    cache = args.cache or (Path(os.environ["MHQA_CACHE"]) if os.environ.get("MHQA_CACHE") else None)
-    if cache:
-        env["MHQA_CACHE"] = str(cache.resolve())
     log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
-    bench = Bench(env, log)
+    bench = Bench(child_env(args.cache), log)
 
     files, pages = pdf_pages(corpus)
     results: dict = {"machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "load_before": load(),
@@ -374,8 +354,12 @@ def main() -> None:
     log("raw encode rates")
     results["encode"] = encode_rates(bench, mhqa_index, results["full_index"]["mhqa"]["median_seconds"])
     if args.scale:
+        import scale  # bench/scale.py, which imports this file's helpers
+
         log(f"scale ({args.scale_pages} pages)")
-        results["scale"] = scale(bench, corpus, work, args.scale_pages, args.runs, args.scale_index_runs, starter)
+        folder = args.scale_corpus_dir or work / f"scale-corpus-{args.scale_pages}"
+        results["scale"] = scale.measure(bench, corpus, mhqa_index, work, folder.resolve(), args.scale_pages, args.runs,
+                                         args.scale_index_runs, args.scale_reindex_runs, args.batch_runs, starter)
     results["load_after"] = load()
     results["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
 
@@ -383,6 +367,8 @@ def main() -> None:
     print(f"\nMachine: {m['nproc']} CPUs ({m['cpu']}), {m['ram_gb']} GB RAM, Python {m['python']}, mhqa {m['mhqa_commit']}")
     print(f"Corpus: {files} PDFs, {pages} pages. Load average before {results['load_before']}, after {results['load_after']}.\n")
     print(table(results))
+    if args.scale:
+        print(f"\nAt scale (bench/scale.py):\n\n{scale.table(results['scale'])}")
     out = BENCH / "results" / f"{time.strftime('%Y%m%dT%H%M%S')}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
