@@ -369,12 +369,7 @@ def main() -> None:
     print(table(results))
     if args.scale:
         print(f"\nAt scale (bench/scale.py):\n\n{scale.table(results['scale'])}")
-    out = BENCH / "results" / f"{time.strftime('%Y%m%dT%H%M%S')}.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nAll runs: {out.relative_to(ROOT)}")
-    if not args.keep and not args.workdir:
-        shutil.rmtree(work, ignore_errors=True)
+    scale.finish(results, "", work, remove=not args.keep and not args.workdir)
 
 
 if __name__ == "__main__":

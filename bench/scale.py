@@ -247,11 +247,16 @@ def main() -> None:
     print(f"\nMachine: {m['nproc']} CPUs ({m['cpu']}), {m['ram_gb']} GB RAM, Python {m['python']}, mhqa {m['mhqa_commit']}")
     print(f"Load average before {results['load_before']}, after {results['load_after']}.\n")
     print(table(results["scale"]))
-    out = BENCH / "results" / f"scale-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    finish(results, "scale-", work, remove=not args.keep and not args.workdir)
+
+
+def finish(results: dict, prefix: str, work: Path, remove: bool) -> None:
+    """Write every run to bench/results/ (git-ignored), say where, and remove a temporary workdir."""
+    out = BENCH / "results" / f"{prefix}{time.strftime('%Y%m%dT%H%M%S')}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nAll runs: {out.relative_to(ROOT)}")
-    if not args.keep and not args.workdir:
+    if remove:
         shutil.rmtree(work, ignore_errors=True)
 
 

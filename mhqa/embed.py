@@ -16,6 +16,7 @@ on this machine and kept only if every probe agrees to MIN_INT8_COSINE.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import tempfile
@@ -188,21 +189,34 @@ def quantize(model: ModelInfo, float_path: Path, target: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     logging.getLogger().setLevel(logging.ERROR)  # its "consider pre-processing" advice is not for users
-    handle, scratch = tempfile.mkstemp(dir=target.parent, suffix=".onnx.part")
-    os.close(handle)
-    try:
+    with _scratch_beside(target) as scratch:
         quantize_dynamic(
             str(float_path), scratch, weight_type=QuantType.QInt8, per_channel=True, extra_options={"MatMulConstBOnly": True}
         )
         expected = OnnxEncoder(model, float_path).encode(list(_PROBES))
-        got = OnnxEncoder(model, Path(scratch)).encode(list(_PROBES))
-        worst = float((expected * got).sum(axis=1).min())
-        if worst < MIN_INT8_COSINE:
-            raise ModelUnavailable(f"the int8 encoder of {model.name} disagrees with the float one (cosine {worst:.4f})")
-        os.replace(scratch, target)
+        _keep_if_agrees(model, scratch, target, expected, MIN_INT8_COSINE, f"the int8 encoder of {model.name} disagrees with the float one")
+
+
+@contextlib.contextmanager
+def _scratch_beside(target: Path):
+    """A scratch file in the target's folder (so the final rename is atomic), removed if still there."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, scratch = tempfile.mkstemp(dir=target.parent, suffix=".onnx.part")
+    os.close(handle)
+    try:
+        yield scratch
     finally:
         if os.path.exists(scratch):
             os.unlink(scratch)
+
+
+def _keep_if_agrees(model: ModelInfo, scratch: str, target: Path, expected: np.ndarray, floor: float, problem: str) -> None:
+    """Move the encoder at `scratch` to `target` only if it gives the probes' expected vectors."""
+    got = OnnxEncoder(model, Path(scratch)).encode(list(_PROBES))
+    worst = float((expected * got).sum(axis=1).min())
+    if worst < floor:
+        raise ModelUnavailable(f"{problem} (cosine {worst:.6f})")
+    os.replace(scratch, target)
 
 
 def load_sentence_transformer(model: ModelInfo):
@@ -256,10 +270,7 @@ def export_onnx(model: ModelInfo, target: Path) -> None:
         for field in ("ids", "attention_mask", "type_ids")
     )
     names = ["input_ids", "attention_mask", "token_type_ids"]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, scratch = tempfile.mkstemp(dir=target.parent, suffix=".onnx.part")
-    os.close(handle)
-    try:
+    with _scratch_beside(target) as scratch:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
             torch.onnx.export(
@@ -277,11 +288,4 @@ def export_onnx(model: ModelInfo, target: Path) -> None:
                 dynamo=False,
             )
         expected = reference.encode(list(_PROBES), normalize_embeddings=True, convert_to_numpy=True)
-        got = OnnxEncoder(model, Path(scratch)).encode(list(_PROBES))
-        worst = float((expected * got).sum(axis=1).min())
-        if worst < MIN_EXPORT_COSINE:
-            raise ModelUnavailable(f"the ONNX export of {model.name} disagrees with sentence-transformers (cosine {worst:.6f})")
-        os.replace(scratch, target)
-    finally:
-        if os.path.exists(scratch):
-            os.unlink(scratch)
+        _keep_if_agrees(model, scratch, target, expected, MIN_EXPORT_COSINE, f"the ONNX export of {model.name} disagrees with sentence-transformers")
