@@ -121,7 +121,7 @@ def _best_sentences(hits: Hits) -> dict[str, Sentence]:
     """The sentence most similar to the question, per passage id."""
     best: dict[str, Sentence] = {}
     for sentence in hits.sentences:
-        if sentence.passage.id not in best or sentence.similarity > best[sentence.passage.id].similarity:
+        if sentence.passage.id not in best or sentence.closeness > best[sentence.passage.id].closeness:
             best[sentence.passage.id] = sentence
     return best
 
@@ -142,10 +142,10 @@ def _compose(question: str, evidence: Evidence, hits: Hits, threshold: float, cr
             if key not in citations and len(citations) == max_citations:
                 continue
             if key not in citations:
-                citations[key] = Citation(len(citations) + 1, key[0], sentence.passage.title, key[1], "", sentence.similarity)
+                citations[key] = Citation(len(citations) + 1, key[0], sentence.passage.title, key[1], "", sentence.closeness)
                 quoted[key] = []
             quoted[key].append(sentence)
-            citations[key].score = max(citations[key].score, sentence.similarity)
+            citations[key].score = max(citations[key].score, sentence.closeness)
             sentences.append((sentence.text, citations[key].id))
         for key, citation in citations.items():
             citation.quote = _join(s.text for s in quoted[key])
@@ -171,8 +171,8 @@ def _join(parts) -> str:
 
 def closest(hits: Hits, count: int = 3) -> list[Citation]:
     """The best sentence of each of the nearest passages, shown as insufficient evidence."""
-    ranked = sorted(_best_sentences(hits).values(), key=lambda s: -s.similarity)[:count]
+    ranked = sorted(_best_sentences(hits).values(), key=lambda s: -s.closeness)[:count]
     return [
-        Citation(n, s.passage.file, s.passage.title, s.page, s.text, s.similarity, _context(s.passage, s.page, [s]))
+        Citation(n, s.passage.file, s.passage.title, s.page, s.text, s.closeness, _context(s.passage, s.page, [s]))
         for n, s in enumerate(ranked, 1)
     ]

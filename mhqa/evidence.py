@@ -5,7 +5,8 @@ a question ("Does your child ...?"), a heading or a reference line (no sentence
 punctuation, mostly capitalised words), a navigation line ("Learn more about ...",
 web addresses).
 
-Rank: cosine similarity to the question, plus the passage's similarity (context),
+Rank: cosine similarity to the question (Sentence.closeness: of the sentence's own words
+where it was read alone), plus the passage's similarity (context),
 a bonus for sharing the question's terms, one for stating the kind of fact it asks
 for (a definition, for "what is X"), one for stating its predicate (what it asks about its focus), and a penalty
 for not naming its focus (focus.py; a sentence names it when it, or its
@@ -113,7 +114,7 @@ def select_sentences(hits: Hits, max_sentences: int, word_budget: int = WORD_BUD
             continue
         seen.add(key)
         context = sentence.passage.dense if sentence.passage.dense is not None else 0.0
-        relevance = sentence.similarity + TERM_BONUS * term_share(terms, in_context(sentence), hits.weights) + PASSAGE_WEIGHT * context
+        relevance = sentence.closeness + TERM_BONUS * term_share(terms, in_context(sentence), hits.weights) + PASSAGE_WEIGHT * context
         if expected and supports(expected, sentence.text, hits.question):
             relevance += TYPE_BONUS
         if defining:

@@ -1,7 +1,8 @@
 """The refusal policy, in one place: the signals, their weights, the threshold and the rule.
 
 Signals (each 0..1 unless said), from the hits and the chosen sentences:
-  best            cosine similarity of the best sentence to the question
+  best            cosine similarity to the question of the best sentence encoded on its own
+                  (retrieve.READ_ALONE: its own words, not its passage's topic)
   weak            how far that similarity is below 0.6 (0 above): a low one is damning
   passage         cosine similarity of the best passage (chunk)
   agreement       overlap of the dense and lexical top-5 passages
@@ -71,7 +72,7 @@ def signals(hits: "Hits", sentences: "list[Sentence]") -> dict[str, float]:
     chosen_text = " ".join(s.text for s in sentences)
     terms = set(reading.terms)
     coverage = term_share(terms, chosen_text) * (len(terms) / content if content else 0.0)
-    best = max((s.similarity for s in hits.sentences), default=0.0)
+    best = max((s.closeness for s in hits.sentences if s.alone is not None), default=0.0)
     return {
         "best": best,
         "weak": max(0.0, WEAK_BELOW - best),
