@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from .language import zipf
 from .lexical import STOP_WORDS, tokenize
@@ -33,7 +33,12 @@ CATEGORY_NOUNS = frozenset(
 )
 _NAME_WORD = r"[A-Za-z][A-Za-z'’/-]*"
 _CATEGORY_PHRASE = re.compile(rf"((?:{_NAME_WORD}\s+){{1,3}})({'|'.join(sorted(CATEGORY_NOUNS))})\b", re.IGNORECASE)
+_NOUN = re.compile(rf"\b(?:{'|'.join(sorted(CATEGORY_NOUNS))})\b", re.IGNORECASE)
+_NAME_CHAR = re.compile(r"[A-Za-z'’/-]")
+_REACH = 400
+_CALLED = re.compile(r"(?:also|sometimes)\s+(?:called|known as)")  # what _ALSO_CALLED needs somewhere in a text
 _DEFINED = re.compile(rf"((?:{_NAME_WORD}[ ,]+){{1,8}})\(([A-Za-z][A-Za-z-]{{1,9}})\)")
+_PARENTHESIS = re.compile(r"\([A-Za-z][A-Za-z-]{1,9}\)")  # what _DEFINED needs somewhere in a text
 _OR_DEFINED = re.compile(rf"((?:{_NAME_WORD}\s+){{1,6}}{_NAME_WORD}), or ([A-Z]{{2,8}}s?)\b")
 _ALSO_CALLED = re.compile(
     rf"((?:{_NAME_WORD}\s+){{0,4}}{_NAME_WORD})(?:,\s+|\s+\()(?:also|sometimes)\s+(?:called|known as)\s+([^).;:]+)"
@@ -222,7 +227,7 @@ def build_vocabulary(chunks: Sequence[tuple[str, str, str, str]]) -> Vocabulary:
     phrases: dict[str, int] = {}
     groups: list[set[str]] = []
     for text in documents:
-        for match in _CATEGORY_PHRASE.finditer(text):
+        for match in _category_phrases(text):
             run: list[str] = []  # the words before the category noun, back to a stop word
             for word in reversed(name_words(match.group(1))):
                 if word in STOP_WORDS or word.isdigit():
@@ -235,14 +240,19 @@ def build_vocabulary(chunks: Sequence[tuple[str, str, str, str]]) -> Vocabulary:
             names.add(long)
             groups.append({long, short})
     verbs = _verbs(documents)
+    tail_counts: dict[str, set[int]] = {}  # a phrase's word tails -> the counts of the phrases they end
     for phrase, count in phrases.items():
         words = phrase.split()
-        longer = (other for other in phrases if other.endswith(" " + phrase) and phrases[other] == count)
-        # a name: said twice, neither a verb's object ("treat panic disorder") nor a piece of a longer name
-        if count >= 2 and words[0] not in verbs and next(longer, None) is None:
+        for start in range(1, len(words)):
+            tail_counts.setdefault(" ".join(words[start:]), set()).add(count)
+    for phrase, count in phrases.items():
+        words = phrase.split()
+        # a name: said twice, neither a verb's object ("treat panic disorder") nor a piece of a longer
+        # name (a longer phrase ending with it, said as often)
+        if count >= 2 and words[0] not in verbs and count not in tail_counts.get(phrase, ()):
             names.add(phrase)
     for text in documents:  # with the names known: "X (also called Y or Z)" names X by its longest known tail
-        for match in _ALSO_CALLED.finditer(text):
+        for match in _ALSO_CALLED.finditer(text) if _CALLED.search(text) else ():
             words = name_words(match.group(1))
             tails = [" ".join(words[-size:]) for size in range(min(4, len(words)), 0, -1)]
             subject = next((tail for tail in tails if tail in names), None)
@@ -271,10 +281,32 @@ def _verbs(documents: Sequence[str]) -> frozenset[str]:
     return frozenset(found | {f + ending for f in found for ending in ("s", "es", "ing", "ed", "d")} | {f[:-1] + "ing" for f in found if f.endswith("e")})
 
 
+def _category_phrases(text: str) -> Iterator[re.Match]:
+    """_CATEGORY_PHRASE.finditer(text), searched only near a category noun.
+
+    The pattern tries 1-3 words at every position of a text before it looks for the noun:
+    over a large corpus, most of the vocabulary's time. Searching from a word start shortly
+    before each noun finds the same matches (three words never span _REACH characters).
+    """
+    position = 0
+    while (noun := _NOUN.search(text, position)) is not None:
+        start = max(position, noun.start() - _REACH)
+        while start > position and _NAME_CHAR.match(text, start - 1):
+            start -= 1
+        match = _CATEGORY_PHRASE.search(text, start)
+        if match is None:
+            return
+        yield match
+        position = match.end()
+
+
 def _definitions(text: str) -> list[tuple[str, str]]:
     """(long form, abbreviation) pairs defined in `text`: "Obsessive-compulsive disorder (OCD)", "PMS" after ", or"."""
     found = []
-    for pattern in (_DEFINED, _OR_DEFINED):
+    # Each pattern needs a cheap landmark ("(ABBR)", ", or "); most chunks have none, and the
+    # patterns try every word of a text without one (a third of the vocabulary's time at scale).
+    patterns = [p for p, landmark in ((_DEFINED, _PARENTHESIS.search(text)), (_OR_DEFINED, ", or " in text)) if landmark]
+    for pattern in patterns:
         for match in pattern.finditer(text):
             before, short = match.group(1), match.group(2)
             short_key = re.sub(r"s$", "", short) if short.endswith("s") and short[:-1].isupper() else short
