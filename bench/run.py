@@ -369,7 +369,17 @@ def main() -> None:
     print(table(results))
     if args.scale:
         print(f"\nAt scale (bench/scale.py):\n\n{scale.table(results['scale'])}")
-    scale.finish(results, "", work, remove=not args.keep and not args.workdir)
+    finish(results, "", work, remove=not args.keep and not args.workdir)
+
+
+def finish(results: dict, prefix: str, work: Path, remove: bool) -> None:
+    """Write every run to bench/results/ (git-ignored), say where, and remove a temporary workdir."""
+    out = BENCH / "results" / f"{prefix}{time.strftime('%Y%m%dT%H%M%S')}.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nAll runs: {out.relative_to(ROOT)}")
+    if remove:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from run import BENCH, PYTHON, QUESTIONS, ROOT, Bench, batch_rate, check_starter, child_env, folder_mb, load, machine, noop_reindex, pdf_pages, summary
+from run import BENCH, PYTHON, QUESTIONS, ROOT, Bench, batch_rate, check_starter, child_env, finish, folder_mb, load, machine, noop_reindex, pdf_pages, summary
 
 import scale_corpus
 
@@ -248,16 +248,6 @@ def main() -> None:
     print(f"Load average before {results['load_before']}, after {results['load_after']}.\n")
     print(table(results["scale"]))
     finish(results, "scale-", work, remove=not args.keep and not args.workdir)
-
-
-def finish(results: dict, prefix: str, work: Path, remove: bool) -> None:
-    """Write every run to bench/results/ (git-ignored), say where, and remove a temporary workdir."""
-    out = BENCH / "results" / f"{prefix}{time.strftime('%Y%m%dT%H%M%S')}.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nAll runs: {out.relative_to(ROOT)}")
-    if remove:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
