@@ -42,7 +42,7 @@ class Backend(Protocol):
     def write_manifest(self, name: str, manifest: Manifest) -> None: ...
 
     def open_collections(self, name: str, create: bool, model_meta: dict | None = None) -> Callable[[], dict]:
-        """The generation's chunks and units collections (created empty when `create`), behind a
+        """The generation's collections (chroma.py; created empty when `create`), behind a
         callable: opening may still be under way on a thread when this returns."""
         ...
 

@@ -17,7 +17,7 @@ from typing import Any
 CHUNKS = "chunks"
 LEGACY_UNITS = "units"  # the sentence collection of generations written before 2026-11-28
 # HNSW's ef_search (Chroma's default is 100). The search is approximate: at 100 it misses
-# some nearest units of a question far from the corpus (the closest passages a refusal
+# some nearest records of a question far from the corpus (the closest passages a refusal
 # shows), and misses different ones in an embedded store and on a server, so the same
 # question could cite other passages depending on where the index lives. At 500 both
 # return the exact nearest records for every labelled question (checked against brute

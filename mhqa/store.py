@@ -1,8 +1,8 @@
 """Stage 5, vectors -> store: the Chroma index, embedded in a folder or on a Chroma server.
 
 An index is a series of *generations*. A generation is immutable once published:
-two Chroma collections (chunks and units, cosine space, embeddings always given by
-mhqa) and the manifest. A writer builds the next generation beside the current
+one Chroma collection of chunks (cosine space, embeddings always given by mhqa;
+each chunk carries its sentences, chroma.py) and the manifest. A writer builds the next generation beside the current
 one (a copy of the current one's files, less what changed, on this machine; the
 unchanged files' records added again on a server) and publishes it by replacing
 one small pointer atomically. So a run killed at any moment leaves the index as
