@@ -186,15 +186,24 @@ def quantize(model: ModelInfo, float_path: Path, target: Path) -> None:
     """
     import logging
 
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    try:
+        # onnxruntime.quantization configures the root logger (DEBUG lines from other libraries
+        # would then reach the user) and advises "pre-processing": neither is for users.
+        from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    logging.getLogger().setLevel(logging.ERROR)  # its "consider pre-processing" advice is not for users
-    with _scratch_beside(target) as scratch:
-        quantize_dynamic(
-            str(float_path), scratch, weight_type=QuantType.QInt8, per_channel=True, extra_options={"MatMulConstBOnly": True}
-        )
-        expected = OnnxEncoder(model, float_path).encode(list(_PROBES))
-        _keep_if_agrees(model, scratch, target, expected, MIN_INT8_COSINE, f"the int8 encoder of {model.name} disagrees with the float one")
+        root.setLevel(logging.ERROR)
+        with _scratch_beside(target) as scratch:
+            quantize_dynamic(
+                str(float_path), scratch, weight_type=QuantType.QInt8, per_channel=True, extra_options={"MatMulConstBOnly": True}
+            )
+            expected = OnnxEncoder(model, float_path).encode(list(_PROBES))
+            _keep_if_agrees(model, scratch, target, expected, MIN_INT8_COSINE, f"the int8 encoder of {model.name} disagrees with the float one")
+    finally:
+        for handler in [h for h in root.handlers if h not in handlers]:
+            root.removeHandler(handler)
+        root.setLevel(level)
 
 
 @contextlib.contextmanager

@@ -141,6 +141,18 @@ def test_model_and_encoder_recorded_in_the_index(session):
     assert (session.generation.collection(CHUNKS).metadata or {}).get("model_fingerprint") == model.fingerprint
 
 
+def test_making_the_int8_copy_leaves_logging_as_it_was(session, tmp_path):
+    """onnxruntime.quantization configures the root logger: other libraries' DEBUG lines then reached users."""
+    import logging
+
+    root = logging.getLogger()
+    before = (root.level, list(root.handlers))
+    model = session.searcher.encoder.model
+    embed.quantize(model, embed.encoder_path(session.settings.cache, model, FP32), tmp_path / "int8.onnx")
+    assert (tmp_path / "int8.onnx").is_file()
+    assert (root.level, list(root.handlers)) == before
+
+
 def test_an_int8_copy_that_disagrees_with_the_model_is_not_kept(session, tmp_path, monkeypatch):
     model = session.searcher.encoder.model
     float_path = embed.encoder_path(session.settings.cache, model, FP32)
