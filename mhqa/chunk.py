@@ -139,6 +139,11 @@ def _sentence_pages(block: Block, sentences: list[str]) -> list[int]:
 # --- chunks -------------------------------------------------------------------------------
 
 
+def chunk_id(id_prefix: str, position: int) -> str:
+    """A chunk's id: its document's id prefix (SHA-256, 16 hex digits) and its position in it."""
+    return f"{id_prefix}-{position:04d}"
+
+
 def embedding_text(title: str, section: str, text: str) -> str:
     """What is embedded for a chunk: its document title and section give the passage its topic."""
     head = title if not section or text.startswith(section) else f"{title} - {section}"
@@ -228,4 +233,4 @@ def _make_chunk(members, units, title, id_prefix, position, count_tokens, hard_l
     while count_tokens([embedding_text(title, section, text)])[0] + 2 > hard_limit and len(spans) > 1:
         spans.pop()  # the estimate was off; drop the last unit rather than let the model truncate
         text = text[: spans[-1][2]]
-    return Chunk(id=f"{id_prefix}-{position:04d}", position=position, section=section, text=text, spans=tuple(spans))
+    return Chunk(id=chunk_id(id_prefix, position), position=position, section=section, text=text, spans=tuple(spans))

@@ -31,7 +31,6 @@ from .model import ModelInfo, load_tokenizer
 MIN_EXPORT_COSINE = 0.9999
 MIN_INT8_COSINE = 0.97
 FP32, INT8 = "fp32", "int8"
-PRECISIONS = (FP32, INT8)
 _PROBES = (
     "What are the signs and symptoms of depression?",
     "how long do antidepresants take to work",

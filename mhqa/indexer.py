@@ -428,7 +428,7 @@ def split_workers(workers: int) -> tuple[int, int]:
     return readers, workers - readers
 
 
-_ENCODE_GROUP = 200  # chunks embedded together: sorted by length across files, they pad far less
+_ENCODE_GROUP = 200  # chunks embedded per group: their Chroma writes overlap the next group's embedding
 
 
 def plan_index(settings: Settings, index: Index | None = None) -> tuple[Manifest | None, Plan]:
@@ -492,6 +492,7 @@ def _write_generation(index: Index, manifest: Manifest | None, plan: Plan, setti
     failed = {a.name: FailedFile(a.name, None, a.detail) for a in plan.actions if a.action == FAILED}
     by_name = {a.name: a for a in plan.actions}
     indexed_before = manifest.by_name() if manifest is not None else {}
+    readers, sessions = split_workers(settings.workers or os.cpu_count() or 1)
     writer: _DocumentWriter | None = None
 
     def open_writer() -> _DocumentWriter:
@@ -502,7 +503,6 @@ def _write_generation(index: Index, manifest: Manifest | None, plan: Plan, setti
                 _prune_copy(generation, manifest, plan.keep)
             elif plan.keep:
                 _carry_over(index.open(), generation, plan.keep)
-            _, sessions = split_workers(settings.workers or os.cpu_count() or 1)
             encoder = lambda: load_encoder(model, settings.cache, progress.note, sessions, settings.index_encoder)  # noqa: E731
             writer = _DocumentWriter(generation, encoder, plan.names, progress)
         return writer
@@ -525,7 +525,6 @@ def _write_generation(index: Index, manifest: Manifest | None, plan: Plan, setti
 
     files = plan.to_index + plan.retry
     progress.start(len(files))
-    readers, _ = split_workers(settings.workers or os.cpu_count() or 1)
     for item in _read_in_background(files, model, settings, progress, readers):
         if isinstance(item, _Failure):
             for name in plan.names[item.file.sha256]:

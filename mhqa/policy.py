@@ -72,7 +72,7 @@ def signals(hits: "Hits", sentences: "list[Sentence]") -> dict[str, float]:
     chosen_text = " ".join(s.text for s in sentences)
     terms = set(reading.terms)
     coverage = term_share(terms, chosen_text) * (len(terms) / content if content else 0.0)
-    best = max((s.closeness for s in hits.sentences if s.alone is not None), default=0.0)
+    best = max((s.alone for s in hits.sentences if s.alone is not None), default=0.0)
     return {
         "best": best,
         "weak": max(0.0, WEAK_BELOW - best),

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .chroma import CHUNKS, unpack_vectors
-from .chunk import HEADING
+from .chunk import HEADING, chunk_id
 from .focus import Reading, read_question
 from .lexical import TOKENS_VERSION, LexicalIndex, build_lexical, save_atomically
 from .store import Generation
@@ -46,6 +46,7 @@ class Passage:
     title: str
     section: str
     page: int
+    position: int  # in its document: the chunk before it holds the sentence its first may lean on
     text: str
     spans: list[list]  # [unit, start, end, page, kind]
     vectors: np.ndarray | None = None  # one per span, from the chunk's metadata
@@ -178,6 +179,7 @@ class Searcher:
             title=meta["title"],
             section=meta.get("section", ""),
             page=int(meta["page"]),
+            position=int(meta["position"]),
             text=document,
             spans=json.loads(meta["spans"]),
             vectors=unpack_vectors(packed, self.encoder.model.dim) if packed else None,
@@ -187,12 +189,12 @@ class Searcher:
         """Every sentence of the passages (headings are not sentences), and the one before each
         passage, which its first may lean on (from the chunk before, which holds it)."""
         holders = list(passages)
-        before = {p.id: _previous_chunk(p) for p in passages if p.spans and p.spans[0][0] > 0}
+        before = {p.id: chunk_id(p.sha[:16], p.position - 1) for p in passages if p.position > 0 and p.spans and p.spans[0][0] > 0}
         known = {p.id for p in passages}
-        fetched = self.generation.get(CHUNKS, [id_ for id_ in before.values() if id_ and id_ not in known])
+        fetched = self.generation.get(CHUNKS, [id_ for id_ in before.values() if id_ not in known])
         holders += [self._passage(id_, r.document, r.metadata) for id_, r in fetched.items()]
         by_id = {p.id: p for p in holders}
-        wanted: dict[int | tuple, tuple[Passage, int]] = {}
+        seen: set[tuple[str, int]] = set()
         sentences = []
         for passage in passages:
             units = [(passage, k) for k in range(len(passage.spans))]
@@ -202,10 +204,9 @@ class Searcher:
                 units += [(previous, k) for k, span in enumerate(previous.spans) if span[0] == first - 1]
             for holder, k in units:
                 unit, start, end, page, kind = holder.spans[k]
-                key = (passage.sha, unit)
-                if kind == HEADING or key in wanted or holder.vectors is None:
+                if kind == HEADING or (passage.sha, unit) in seen or holder.vectors is None:
                     continue
-                wanted[key] = (holder, k)
+                seen.add((passage.sha, unit))
                 unit_vector = holder.vectors[k]
                 sentences.append(
                     Sentence(
@@ -220,12 +221,6 @@ class Searcher:
                     )
                 )
         return sentences
-
-
-def _previous_chunk(passage: Passage) -> str | None:
-    """The id of the chunk before `passage` in its document (chunk ids are SHA prefix and position)."""
-    prefix, _, position = passage.id.rpartition("-")
-    return f"{prefix}-{int(position) - 1:04d}" if position.isdigit() and int(position) > 0 else None
 
 
 def sentences_of(document: str, metadata: dict) -> list[tuple[int, str, int, str]]:
