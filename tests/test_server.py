@@ -253,9 +253,16 @@ def test_a_killed_reindex_leaves_the_previous_generation(mhqa, base_env, chroma,
     for name in (OCD, *MORE):  # enough new pages that the run is still embedding when it is killed
         shutil.copy(CORPUS / name, small_corpus / name)
 
-    writer = spawn(base_env, "index", "--corpus", small_corpus, *target.flags)
-    # Once the next generation is being written on the server: a second writer is turned away, then the first is killed.
-    wait_for(lambda: any(n.startswith("crash-g") and n not in current for n in server_collections(chroma.url)), "a new generation")
+    # The writer stops once its first records are on the server (tests/kill_hooks.py): a run fast
+    # enough to finish before the kill would otherwise publish, and the test would prove nothing.
+    marker = small_corpus.parent / "writer-paused.json"
+    hooks = Path(__file__).with_name("kill_hooks.py")
+    writer = subprocess.Popen([sys.executable, str(hooks), "vectors being written", str(marker), "index", "--corpus", str(small_corpus), *target.flags],
+                              cwd=ROOT, env=base_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(marker.exists, "the writer paused mid-write")
+    assert writer.poll() is None
+    # The next generation is being written on the server: a second writer is turned away, then the first is killed.
+    assert any(n.startswith("crash-g") and n not in current for n in server_collections(chroma.url))
     second = mhqa("index", "--corpus", small_corpus, *target.flags, "--wait", "1")
     writer.send_signal(signal.SIGKILL)
     writer.wait()
