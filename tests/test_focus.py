@@ -141,6 +141,14 @@ FROZEN_QUALITY = {  # committed before the code they measure changed; never read
 }
 
 
-def test_the_frozen_quality_sets_are_unchanged():
-    for name, digest in FROZEN_QUALITY.items():
-        assert hashlib.sha256((Path(__file__).parent / "data" / "quality" / name).read_bytes()).hexdigest() == digest, name
+FROZEN_CHAT = {  # likewise, for `mhqa chat` (issue 15)
+    "test.jsonl": "d631d723a6b416630a4519b17a6534d52deb6f85cd390f61b33ce7c9edf4f81f",
+    "holdout2.jsonl": "2493cd73ec56a03b9cd75533f680f347878279a6daf89a1eb2e8cf77e177eb40",
+}
+
+
+def test_the_frozen_sets_are_unchanged():
+    data = Path(__file__).parent / "data"
+    for folder, frozen in (("quality", FROZEN_QUALITY), ("chat", FROZEN_CHAT)):
+        for name, digest in frozen.items():
+            assert hashlib.sha256((data / folder / name).read_bytes()).hexdigest() == digest, f"{folder}/{name}"
