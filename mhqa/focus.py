@@ -100,6 +100,10 @@ class Reading:
     def content(self) -> int:
         return len(self.words)
 
+    def search_without(self, typed: str) -> str:
+        """The search text less one typed word: what the question says without it."""
+        return " ".join(_replace_words(self.search, {typed: ""}).split())
+
 
 def read_question(question: str, vocabulary: Vocabulary) -> Reading:
     text = question.replace("’", "'")

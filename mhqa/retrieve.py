@@ -17,6 +17,7 @@ on every figure.
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,6 +37,10 @@ DENSE_DEPTH, LEXICAL_DEPTH = 20, 20
 # treatment may take trial and error" for "which SSRI is best?"). Sentence selection
 # (evidence.py) and the refusal policy (policy.py) judge the sentence's own words.
 READ_ALONE = 8
+# Words the corpus never uses, at least this rare in general English (focus.rarity), are each
+# dropped from the question once: the policy asks whether the quoted sentences account for them.
+ACCOUNT_RARITY = 0.3
+ALONE_CACHE = 4096  # sentences' own vectors kept per session: a batch's questions share half of them
 
 
 @dataclass
@@ -71,6 +76,7 @@ class Sentence:
     similarity: float  # cosine to the question, of the sentence's vector pooled from its passage
     vector: np.ndarray
     alone: float | None = None  # cosine to the question of the sentence encoded on its own (the closest few)
+    alone_vector: np.ndarray | None = None  # that vector
 
     @property
     def closeness(self) -> float:
@@ -89,6 +95,8 @@ class Hits:
     sentences: list[Sentence]
     agreement: float  # overlap of the dense and lexical top-5 chunks, 0..1
     weights: dict[str, float] = field(default_factory=dict)  # the question's stems -> inverse chunk frequency
+    vector: np.ndarray | None = None  # the question's
+    without: dict[str, np.ndarray] = field(default_factory=dict)  # a rare unknown word -> the question's vector without it
 
     @property
     def question(self) -> str:
@@ -129,6 +137,7 @@ class Searcher:
         self.encoder = encoder
         self.lexical = lexical
         self.vocabulary = vocabulary
+        self._alone: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def search(self, question: str, passages: int = 6, reading: Reading | None = None) -> Hits:
         """`reading`: the question already read (focus.read_question), so it is not read twice."""
@@ -166,9 +175,22 @@ class Searcher:
         agreement = len(top_dense & top_lexical) / 5 if top_lexical else 0.0
         sentences = self._sentences(found, vector)
         closest = sorted(sentences, key=lambda s: -s.similarity)[:READ_ALONE]
-        for sentence, alone in zip(closest, self.encoder.encode([s.text for s in closest]) if closest else []):
-            sentence.alone = float(alone @ vector)
-        return Hits(reading, found, sentences, agreement, self.lexical.idf([*terms, *reading.predicate]))
+        for sentence, alone in zip(closest, self._alone_vectors(closest)):
+            sentence.alone, sentence.alone_vector = float(alone @ vector), alone
+        rare = [w.typed for w in reading.words if not w.known and w.rarity >= ACCOUNT_RARITY]
+        without = dict(zip(rare, self.encoder.encode([reading.search_without(w) for w in rare]))) if rare else {}
+        return Hits(reading, found, sentences, agreement, self.lexical.idf([*terms, *reading.predicate]), vector, without)
+
+    def _alone_vectors(self, sentences: list[Sentence]) -> list[np.ndarray]:
+        """Each sentence encoded on its own, from the session's cache when an earlier question read it."""
+        missing = [s for s in sentences if s.id not in self._alone]
+        for sentence, alone in zip(missing, self.encoder.encode([s.text for s in missing]) if missing else []):
+            self._alone[sentence.id] = alone
+            if len(self._alone) > ALONE_CACHE:
+                self._alone.popitem(last=False)
+        for sentence in sentences:
+            self._alone.move_to_end(sentence.id)
+        return [self._alone[s.id] for s in sentences]
 
     def _passage(self, id_: str, document: str, meta: dict) -> Passage:
         packed = meta.get("vectors")

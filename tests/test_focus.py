@@ -153,3 +153,34 @@ def test_the_frozen_sets_are_unchanged():
     for folder, frozen in (("quality", FROZEN_QUALITY), ("chat", FROZEN_CHAT)):
         for name, digest in frozen.items():
             assert hashlib.sha256((data / folder / name).read_bytes()).hexdigest() == digest, f"{folder}/{name}"
+
+
+def test_a_rare_word_the_quotes_do_not_account_for_is_a_signal(session):
+    """Dropping 'ketogenic' brings the chosen sentences closer to the question: they answer a question
+    without it. A question without rare unknown words has nothing to drop."""
+    from mhqa.evidence import assess
+    from mhqa.policy import unaccounted
+
+    hits = session.searcher.search("Does ketogenic dieting help bipolar disorder?")
+    gains = unaccounted(hits, assess(hits, 3).sentences)
+    assert set(gains) == {"ketogenic"} and gains["ketogenic"] > 0.2
+    answer = session.ask("Does ketogenic dieting help bipolar disorder?")
+    assert answer.status == "refused" and answer.signals["unaccounted"] == pytest.approx(gains["ketogenic"])
+    plain = session.searcher.search("How is ADHD treated in adults?")
+    assert plain.without == {} and unaccounted(plain, assess(plain, 3).sentences) == {}
+
+
+def test_sentences_read_alone_are_encoded_once_per_session(session):
+    """A batch's questions share sentences: the second reading of one comes from the session's cache,
+    with the same vector."""
+    searcher = session.searcher
+    first = {s.id: s.alone_vector for s in searcher.search("What are the symptoms of seasonal affective disorder?").sentences if s.alone_vector is not None}
+    encoded = []
+    encode = searcher.encoder.encode
+    searcher.encoder.encode = lambda texts, *a, **k: encoded.extend(texts) or encode(texts, *a, **k)
+    try:
+        again = {s.id: s.alone_vector for s in searcher.search("What are the symptoms of seasonal affective disorder?").sentences if s.alone_vector is not None}
+    finally:
+        searcher.encoder.encode = encode
+    assert again.keys() == first.keys() and all((again[k] == first[k]).all() for k in first)
+    assert len(encoded) == 1  # the question only
