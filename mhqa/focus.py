@@ -9,6 +9,8 @@
 
 Each word of the question is read against the corpus vocabulary (vocabulary.py), in this order:
 shorthand spelled out (resources/shorthand.toml: "dx", "w/", "ur"); a word the corpus uses;
+a clinician's word the corpus never uses, read as the plain one it does (resources/plain-words.toml:
+"comorbid" as "co-occurring");
 an abbreviation the corpus never uses, expanded to the one corpus name it fits ("mdd");
 a typo of a corpus word (symspellpy); a compound of two words ("sleepwalking"); a typo of an
 everyday English word (one edit from a common word: "wrok"). A word still unknown to the corpus
@@ -34,6 +36,7 @@ from .lexical import STOP_WORDS, tokenize
 from .vocabulary import CATEGORY_NOUNS, Vocabulary, abbreviates, name_words
 
 SHORTHAND_FILE = RESOURCES / "shorthand.toml"
+PLAIN_WORDS_FILE = RESOURCES / "plain-words.toml"
 EVERYDAY_ZIPF = 4.5  # about once in 30,000 words: a word whose absence from the corpus says nothing
 RARE_ZIPF = 2.0  # the floor of the English list: rarer (or not a word at all) is rarity 1
 TYPO_ZIPF = 3.0  # below this a word may be a compound ("sleepwalking"); at or above it, it is a word in its own right
@@ -56,13 +59,20 @@ def shorthand() -> dict[str, str]:
     return {key: value for table in tables.values() for key, value in table.items()}
 
 
+@lru_cache(maxsize=1)
+def plain_words() -> dict[str, str]:
+    """Clinicians' words -> the plain words patient brochures use instead ("comorbid": "co-occurring")."""
+    with PLAIN_WORDS_FILE.open("rb") as handle:
+        return tomllib.load(handle)["plain"]
+
+
 @dataclass(frozen=True)
 class Word:
     typed: str  # as written, lower case
     reads: tuple[str, ...]  # what it stands for: itself, its correction, expansion or halves
     known: bool  # the corpus uses it (or what it stands for)
     rarity: float  # of what it reads as, when unknown (0 when known)
-    how: str = "word"  # word, number, shorthand, abbreviation, typo, clipping, compound, english-typo, unknown
+    how: str = "word"  # word, number, shorthand, plain, abbreviation, typo, clipping, compound, english-typo, unknown
     capitals: bool = False  # typed in capitals ("SAD", not "sad")
 
 
@@ -113,7 +123,7 @@ def read_question(question: str, vocabulary: Vocabulary) -> Reading:
     for token in dict.fromkeys(_TOKEN.findall(text.lower())):
         typed_upper = bool(re.search(rf"\b{re.escape(token.upper())}\b", text))
         for word in _read(token, vocabulary, typed_upper):
-            if word.how in ("shorthand", "typo", "english-typo", "compound", "clipping"):
+            if word.how in ("shorthand", "plain", "typo", "english-typo", "compound", "clipping"):
                 replacements[token] = " ".join(word.reads)
             if word.how == "abbreviation":
                 expansions.append(word.reads[0])
@@ -164,6 +174,9 @@ def _read(token: str, vocabulary: Vocabulary, typed_upper: bool = False) -> list
         return [w for p in parts for w in _read(p, vocabulary)]
     if token in STOP_WORDS or vocabulary.knows(token):
         return [Word(token, (token,), True, 0.0)]
+    plain = plain_words().get(token)
+    if plain is not None and _known_phrase(plain, vocabulary):  # the corpus says it plainly
+        return [Word(token, (plain,), True, 0.0, "plain")]
     common = zipf(token)
     if token.isalpha() and 2 < len(token) <= 6 and (common < ACRONYM_ZIPF or typed_upper):
         long = vocabulary.expand(token, strict_only=not typed_upper and common > 0.0)

@@ -184,3 +184,17 @@ def test_sentences_read_alone_are_encoded_once_per_session(session):
         searcher.encoder.encode = encode
     assert again.keys() == first.keys() and all((again[k] == first[k]).all() for k in first)
     assert len(encoded) == 1  # the question only
+
+
+def test_a_clinicians_word_reads_as_the_plain_words_the_corpus_uses(vocabulary):
+    """resources/plain-words.toml: only for a word the corpus never uses, and only into words it does."""
+    from mhqa.focus import plain_words
+
+    reading = read_question("is anhedonia a symptom of depression in teens", vocabulary)
+    anhedonia = next(w for w in reading.words if w.typed == "anhedonia")
+    assert anhedonia.known and anhedonia.how == "plain" and "loss of interest" in reading.search
+    used = read_question("psychotherapy for ptsd", vocabulary).words[0]  # the corpus says "psychotherapy" itself
+    assert used.how == "word" and used.reads == ("psychotherapy",)
+    table = plain_words()
+    assert all(" " not in key and key == key.lower() for key in table)
+    assert not {key for key in table if key in vocabulary.names}  # a name comes from the corpus, never from the table
