@@ -115,7 +115,7 @@ def select_sentences(hits: Hits, max_sentences: int, word_budget: int = WORD_BUD
         seen.add(key)
         context = sentence.passage.dense if sentence.passage.dense is not None else 0.0
         relevance = sentence.closeness + TERM_BONUS * term_share(terms, in_context(sentence), hits.weights) + PASSAGE_WEIGHT * context
-        if expected and supports(expected, sentence.text, hits.question):
+        if expected and supports(expected, sentence.text, hits.reading.search):
             relevance += TYPE_BONUS
         if defining:
             relevance += DEFINITION_BONUS * _defines(reading.focus.synonyms, sentence.text)
@@ -152,7 +152,7 @@ def select_sentences(hits: Hits, max_sentences: int, word_budget: int = WORD_BUD
             continue
         chosen.append(pick)
         words += len(pick[1].text.split())
-    if expected and not any(supports(expected, s.text, hits.question) for _, s in chosen):
+    if expected and not any(supports(expected, s.text, hits.reading.search) for _, s in chosen):
         extra = _fact_from_second_page(candidates, chosen, hits, best_score, first_page)
         if extra is not None:
             chosen.append(extra)
@@ -180,9 +180,9 @@ def _page(sentence: Sentence) -> tuple[str, int]:
 def _adds_fact(sentence: Sentence, chosen: list[tuple[float, Sentence]], hits: Hits, pages: int) -> bool:
     """A sentence from another page joins only if it states the asked-for fact the chosen ones lack."""
     expected = hits.reading.asks
-    if pages >= MAX_PAGES or not expected or not supports(expected, sentence.text, hits.question):
+    if pages >= MAX_PAGES or not expected or not supports(expected, sentence.text, hits.reading.search):
         return False
-    return not any(supports(expected, s.text, hits.question) for _, s in chosen)
+    return not any(supports(expected, s.text, hits.reading.search) for _, s in chosen)
 
 
 def _fact_from_second_page(candidates, chosen, hits: Hits, best_score: float, first_page) -> tuple[float, Sentence] | None:
@@ -193,7 +193,7 @@ def _fact_from_second_page(candidates, chosen, hits: Hits, best_score: float, fi
             return None
         if id(sentence) in taken or _page(sentence) == first_page:
             continue
-        if supports(hits.reading.asks, sentence.text, hits.question) and states_focus(hits.reading.focus, in_context(sentence)):
+        if supports(hits.reading.asks, sentence.text, hits.reading.search) and states_focus(hits.reading.focus, in_context(sentence)):
             return relevance, sentence
     return None
 

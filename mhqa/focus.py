@@ -136,7 +136,7 @@ def read_question(question: str, vocabulary: Vocabulary) -> Reading:
     focus = find_focus(_read_sequence(text, vocabulary), vocabulary)
     focus_stems = {stem for name in focus.synonyms for stem in tokenize(name)}
     predicate = tuple(stem for stem in tokenize(reading_text) if stem not in focus_stems and stem in vocabulary.stems)
-    asks = asks_for(question)
+    asks = asks_for(search)  # shorthand spelled out: "how many hrs" asks for hours
     return Reading(question, search, tuple(words), focus, asks, is_yes_no(question), tuple(dict.fromkeys(predicate)))
 
 
@@ -332,7 +332,7 @@ FACT_TYPES = [
     ("duration", r"\b(how long|how many (weeks|months|years|days|hours|minutes|sessions)|how soon|how quickly|how fast|duration)\b", rf"\b({_NUMBER_WORDS}|a|an|a couple of|a few|several|few|many)\s?(-|–|−|to)?\s?{_NUMBER_WORDS}?\s?(minutes?|hours?|days?|weeks?|months?|years?|sessions?)\b"),
     ("number", r"\b(how many|number of|how much)\b|#", rf"\b{_NUMBER_WORDS}\b"),
     ("person", r"\b(who (developed|invented|created|discovered|founded|wrote|first)|whose|named after)\b", r"\b(Dr\.|[A-Z][a-z]+ [A-Z][a-z]+ (developed|created|invented|founded))"),
-    ("comparison", r"\b(best|most effective|safest|first choice|least \w+)\b|\b(better|worse|safer|stronger|more \w+|less \w+) than\b|\b(or|versus|vs\.?)\b.{0,40}\b(better|worse|safer|best|more|less|faster)\b|\bwhich (one|is|works)\b.{0,30}\b(better|more|less|best|first)\b", r"\b(best|better|most effective|more effective|less effective|gold standard|first[- ]line|first choice|preferred|superior|least|fewer|compared (to|with)|than)\b"),
+    ("comparison", r"\b(best|most effective|safest|first choice|least \w+)\b|\b(better|worse|safer|stronger|more \w+|less \w+) than\b|\b(or|versus|vs\.?)\b.{0,40}\b(better|worse|safer|best|more|less|faster)\b|\bwhich (one|is|works)\b.{0,30}\b(better|more|less|best|first)\b", r"\b(best|better|most effective|more effective|less effective|gold standard|first[- ]line|first choice|of choice|preferred|superior|least|fewer|compared (to|with)|than)\b"),
     ("name", r"\b(which (\w+ ){0,2}(drugs?|medications?|medicines?|ssris?|snris?|antidepressants?|antipsychotics?|brands?|pills?|apps?|tests?|ones?)|what (brand|drug|medication|medicine) names?|brand names?|names? of)\b", r"\b[a-z]{3,}(?:xetine|traline|pine|pion|olone|pram|zepam|zolam|thium|proate|idone|azole|amine|apine|etine|ipramine|ine)\b"),
 ]
 
@@ -360,6 +360,7 @@ def asks_for(question: str) -> str | None:
     return None
 
 
+_TIME_UNITS = r"(minute|hour|day|week|month|year|session)s?"
 _COUNTED = re.compile(r"\b(?:how many|number of|#\s*of)\s+([a-z]{3,})(?:\s+([a-z]{3,}))?", re.IGNORECASE)
 _DIMENSION = re.compile(r"\b(?:more|less|most|least)\s+([a-z]{3,})", re.IGNORECASE)
 
@@ -378,6 +379,8 @@ def supports(kind: str, text: str, question: str) -> bool:
     if not re.search(pattern, text, flags):
         return False
     counted = _COUNTED.search(question) if kind in ("number", "duration") else None
+    if counted and kind == "duration" and not re.fullmatch(_TIME_UNITS, counted.group(1).lower()):
+        counted = None  # "the duration and number of symptoms": the count is another question
     if counted:  # a number at most three words before the counted noun ("two weekly group sessions")
         nouns = {stem for word in counted.groups() if word for stem in tokenize(word)}
         words = re.findall(r"[a-z0-9]+", text.lower())

@@ -90,7 +90,7 @@ def signals(hits: "Hits", sentences: "list[Sentence]") -> dict[str, float]:
         "missing_focus": reading.focus.missing_rarity,
         "focus_unstated": 1.0 if reading.focus.names and not any(states_focus(reading.focus, in_context(s)) for s in sentences) else 0.0,
         "uncovered": 1.0 if coverage == 0.0 else 0.0,
-        "type_gap": 1.0 if reading.asks and not supports(reading.asks, chosen_text, hits.question) else 0.0,
+        "type_gap": 1.0 if reading.asks and not supports(reading.asks, chosen_text, reading.search) else 0.0,
         "unaccounted": max(unaccounted(hits, sentences).values(), default=0.0),
     }
 

@@ -199,3 +199,11 @@ def test_a_clinicians_word_reads_as_the_plain_words_the_corpus_uses(vocabulary):
     assert all(" " not in key and key == key.lower() for key in table)
     used_by_corpus = [key for key in table if vocabulary.knows(key)]
     assert used_by_corpus and all(read_question(key, vocabulary).words[0].how == "word" for key in used_by_corpus)
+
+
+def test_what_a_question_asks_is_read_with_its_shorthand_spelled_out(vocabulary):
+    """"hrs" asks for hours; a duration asked beside a count ("duration and number of sx") is a duration."""
+    assert read_question("how many hrs of therapy a week for panic disorder", vocabulary).asks == "duration"
+    assert supports("duration", "Symptoms must last for at least 6 months.", "duration and number of symptoms required for the diagnosis")
+    assert not supports("duration", "Many people improve with therapy.", "duration and number of symptoms required for the diagnosis")
+    assert supports("comparison", "Therapy is the treatment of choice for most people.", "first choice for teens?")
