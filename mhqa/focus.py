@@ -325,7 +325,7 @@ def states_focus(focus: Focus, text: str) -> bool:
 _NUMBER_WORDS = r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|hundred|dozen|half)"
 FACT_TYPES = [
     ("cost", r"\b(cost|costs|price|how much .{0,40}\b(pay|charge|spend)|covered by insurance|insurance cover)", r"\$\s?\d|\bdollars?\b|\b(cost|price|insurance)\b"),
-    ("dose", r"\b(dos(e|es|ing|age|ages)|mg|milligrams?|iu|units|how much .{0,30}\b(take|give|prescribe)|target (level|range)|blood levels?|serum levels?)\b", r"\b\d+(\.\d+)?\s?(mg|milligrams?|micrograms?|mcg|iu|units|mmol|meq)\b"),
+    ("dose", r"\b(dos(e|es|ing|age|ages)|mg|milligrams?|iu|units|how much .{0,30}\b(take|give|prescribe)|target (\w+ ){0,2}(levels?|range)|(blood|serum) (\w+ ){0,2}levels?)\b", r"\b\d+(\.\d+)?\s?(mg|milligrams?|micrograms?|mcg|iu|units|mmol|meq)\b"),
     ("percentage", r"(\b(percent|percentage|what share|what proportion|what fraction|how many (people|adults|children|kids|women|men|teens|americans|patients|moms|mothers)|how common|prevalence|success rate|recovery rate|rate of)\b|%)", rf"\d+(\.\d+)?\s?(%|percent)|\b{_NUMBER_WORDS}[\d,]*\s+(\w+\s+){{0,2}}(in|out of|of|per)\s+(every\s+)?{_NUMBER_WORDS}[\d,]*\b|\b(million|billion|majority|minority|half of|third of|quarter of)\b"),
     ("frequency", r"\b(how often|how frequently|how many times)\b", rf"\b(daily|weekly|monthly|yearly|annually|every (day|week|month|year|\d+)|{_NUMBER_WORDS} times? (a|per|each)|once (a|per)|twice)\b"),
     ("age", r"\b(what age|which age|how old|at what age|age of onset|youngest age|minimum age|ages? (does|do|can|is)|by what age)\b", r"\b(ages?|aged)\b|\b\d+\s?(years?|-year)[- ]old\b|\b(teens?|childhood|adolescen\w*|adulthood|infancy|preschool)\b"),
