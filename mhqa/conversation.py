@@ -27,7 +27,8 @@ effects?") completes that fragment.
 
 With no topic yet, a first question that names nothing is itself what a follow-up leans on.
 A question that *points back* with no topic and nothing named is a *fragment*: a pronoun in its first clause ("it", "them", "those"; not the "it" of
-"is it safe to ...", nor a "they" that stands for "my friend" named before it) or an
+"is it safe to ...", nor a "they" that stands for "my friend" named before it, nor one after the
+person's own account, "my son keeps lying, is it a phase?") or an
 ellipsis ("and in kids?", "what about side effects?", "side effects?"). It is refused with
 a prompt for what is meant (answer.FRAGMENT_PROMPT), in `ask` as in `chat`. A message that
 raised the crisis resources is read as typed (never rewritten: it is not a question about
@@ -81,6 +82,9 @@ PEOPLE = frozenset(
 )
 
 
+POSSESSIVES = frozenset("my his her our your their".split())
+
+
 @dataclass(frozen=True)
 class Topic:
     subject: str | None  # what a rewrite calls it: the person's words, else the corpus name (None: it names nothing)
@@ -124,7 +128,7 @@ def resolve(question: str, reading: Reading, context: Context, vocabulary: Vocab
         return Turn(question, None, False, Context(_topic(question, reading, vocabulary)))
     subject = _subject(question, reading, vocabulary)  # the narrow words it names, for want of a focus
     if crisis or context.topic is None or (subject and not _points_back(question)):
-        if context.topic is None and subject is None and (_points_back(question) or _elliptic(question, core)):
+        if context.topic is None and subject is None and ((_points_back(question) and not _tells_its_own(question)) or _elliptic(question, core)):
             return Turn(question, None, True, Context(pending=question))
         topic = context.topic
         if subject or (topic is None and not crisis):  # a first question that names nothing: a follow-up leans on all of it
@@ -233,6 +237,15 @@ def _refers(words: list[str], i: int) -> bool:
     if word == "that":  # "why is that", "does that help"; not "true that", "medicines that help"
         return i == len(words) - 1 or i == 0 or words[i - 1] in AUXILIARIES or words[i - 1] in PREPOSITIONS
     return False
+
+
+def _tells_its_own(question: str) -> bool:
+    """Whether a person's own account comes before the first pronoun that would point back: "my
+    sister keeps washing her hands til they bleed", "my son keeps lying, is it a phase?". The
+    pronoun then means something the question said, and a first question like it is no fragment."""
+    words = _first_clause(question)
+    first = next((i for i in range(len(words)) if _refers(words, i)), len(words))
+    return any(word in POSSESSIVES and i + 1 < first for i, word in enumerate(words[:first]))
 
 
 def _expletive(words: list[str], i: int) -> bool:

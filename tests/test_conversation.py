@@ -91,6 +91,8 @@ def test_a_fragment_with_nothing_to_lean_on_is_refused(session, fragment):
         "is it normal to feel sad after having a baby?",
         "At what age does psychosis usually start?",
         "What is the best pizza topping?",
+        "my sister keeps washing her hands til they bleed, what should we do",  # "they" are her hands
+        "my son keeps lying and stealing, is it a phase?",  # "it" is what he does
     ],
 )
 def test_a_question_that_stands_on_its_own_is_not_a_fragment(session, question):
