@@ -5,8 +5,8 @@ from __future__ import annotations
 import bm25s
 import numpy as np
 
-from mhqa.lexical import tokenize
-from mhqa.retrieve import lexical_index, lexical_text
+from mhqa.lexical import lexical_text, tokenize
+from mhqa.retrieve import lexical_index
 from mhqa.chroma import CHUNKS
 
 
@@ -14,7 +14,7 @@ def test_scores_equal_bm25s(session, labelled):
     index, _ = lexical_index(session.generation)
     records = list(session.generation.scan(CHUNKS))
     by_id = {r.id: r for r in records}
-    corpus = [tokenize(lexical_text(by_id[i].metadata, by_id[i].document)) for i in index.ids]
+    corpus = [tokenize(lexical_text(by_id[i].metadata["title"], by_id[i].metadata.get("section", ""), by_id[i].document)) for i in index.ids]
     reference = bm25s.BM25()
     reference.index(corpus, show_progress=False)
     for row in labelled[:60]:
