@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator, Protocol
 
+from . import parts
 from .chroma import CHUNKS, pack_vectors
 from .chunk import Chunk, Unit, chunk_document, embedding_text
 from .clean import DocumentInfo, clean_pages, describe_document, words_in_lines
@@ -319,6 +320,7 @@ class _Prepared:
     units: list[Unit]
     chunks: list[Chunk]
     notes: list[str]
+    part: parts.DocumentPart  # its share of the BM25 arrays and the vocabulary (parts.py), made here, off the encoder's path
 
 
 @dataclass
@@ -359,7 +361,8 @@ class _Preparer:
             overlap=self._settings.chunk_overlap,
             hard_limit=self._model.max_tokens,
         )
-        return _Prepared(file, info, len(document.pages), units, chunks, document.notes)
+        part = parts.document_part([(chunk.id, info.title, chunk.section, chunk.text) for chunk in chunks])
+        return _Prepared(file, info, len(document.pages), units, chunks, document.notes, part)
 
 
 def _read_in_background(
@@ -503,6 +506,8 @@ def _write_generation(index: Index, manifest: Manifest | None, plan: Plan, setti
                 _prune_copy(generation, manifest, plan.keep)
             elif plan.keep:
                 _carry_over(index.open(), generation, plan.keep)
+            if manifest is not None and plan.keep:
+                parts.link(index.lexical_dir(manifest.generation), generation.lexical_dir, plan.keep)
             encoder = lambda: load_encoder(model, settings.cache, progress.note, sessions, settings.index_encoder)  # noqa: E731
             writer = _DocumentWriter(generation, encoder, plan.names, progress)
         return writer
@@ -542,7 +547,6 @@ def _write_generation(index: Index, manifest: Manifest | None, plan: Plan, setti
     if not documents:
         raise _nothing_indexed([(f.name, f.reason) for f in failed.values()])
     generation = open_writer().finish()
-    lexical_index(generation)  # BM25 arrays written with the generation, before it is published
     new_manifest = Manifest(
         generation=generation.name,
         created_at=_now(),
@@ -551,6 +555,8 @@ def _write_generation(index: Index, manifest: Manifest | None, plan: Plan, setti
         documents=documents,
         failed=failed,
     )
+    generation.manifest = new_manifest  # what lexical_index combines the parts of
+    lexical_index(generation)  # BM25 arrays written with the generation, before it is published
     index.publish(generation, new_manifest)
     return new_manifest
 
@@ -637,6 +643,7 @@ class _DocumentWriter:
             units = {unit.index: unit for unit in prepared.units}
             chunk_records += [_chunk_record(chunk, base, units, *next(chunk_vectors)) for chunk in prepared.chunks]
             records.append(_record(prepared, self._names[sha], entries.get(sha)))
+            parts.save(self._generation.lexical_dir, sha, prepared.part)
         self.finish()
         self._last = self._writes.submit(self._generation.add, CHUNKS, chunk_records)
         return records

@@ -1,10 +1,14 @@
 """Lexical retrieval: BM25 over the same chunks, so exact terms (SAD, DMDD, ERP, SSRIs) are found.
 
-bm25s (a maintained BM25 library) computes the BM25 weight of every (term, chunk)
-pair when a generation is written; the weights are saved as sparse-column arrays
+The BM25 weight of every (term, chunk) pair is computed when a generation is
+written, with bm25s's default (Lucene) formula, and saved as sparse-column arrays
 beside it. A question only has to add up the columns of its terms, so the
-question path reads those arrays with numpy and does not import bm25s or scipy
-(about 0.3 s). `tests/test_lexical.py` checks the scores equal bm25s's own.
+question path reads those arrays with numpy (no bm25s or scipy: about 0.3 s).
+
+The weights are combined from per-document parts (`LexicalPart`: each chunk's term
+counts), so a re-index tokenizes only the documents it reads: tokenizing every
+chunk of a 10,000-page corpus took 5 s. `tests/test_lexical.py` checks the scores
+equal bm25s's own.
 
 Tokens: lower case, letters and digits, English stop words dropped, Snowball
 stems (PyStemmer). A question's typos are corrected before its terms get here
@@ -15,8 +19,10 @@ finds "antidepressant".
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -108,25 +114,89 @@ class LexicalIndex:
         return cls(ids=meta["ids"], vocabulary=meta["vocabulary"], **arrays)
 
 
-def build_lexical(ids: Sequence[str], texts: Sequence[str]) -> LexicalIndex:
-    """BM25 weights (bm25s, its default Lucene variant) of every chunk's terms."""
-    import bm25s
+def lexical_text(title: str, section: str, document: str) -> str:
+    """What BM25 indexes for a chunk: its title and section name its topic too."""
+    return f"{title} {section} {document}"
 
-    corpus = [tokenize(text) for text in texts]
-    vocabulary: dict[str, int] = {}
-    for tokens in corpus:
-        for token in tokens:
-            vocabulary.setdefault(token, len(vocabulary))
-    retriever = bm25s.BM25()
-    retriever.index(bm25s.tokenization.Tokenized(ids=[[vocabulary[t] for t in doc] for doc in corpus], vocab=vocabulary), show_progress=False)
-    scores = retriever.scores
-    return LexicalIndex(
-        ids=list(ids),
-        vocabulary=vocabulary,
-        data=np.asarray(scores["data"], dtype=np.float32),
-        indices=np.asarray(scores["indices"], dtype=np.int32),
-        indptr=np.asarray(scores["indptr"], dtype=np.int64),
+
+@dataclass
+class LexicalPart:
+    """One document's chunks as BM25 counts them: what the weights need of it, whatever the other documents."""
+
+    terms: list[str]  # the document's stems, in the order it first uses them
+    starts: np.ndarray  # chunk c's entries are [starts[c], starts[c + 1]) of the next two (len: chunks + 1)
+    term_ids: np.ndarray  # int32, into `terms`
+    counts: np.ndarray  # int32, how often the chunk uses the term
+
+    @property
+    def chunks(self) -> int:
+        return len(self.starts) - 1
+
+    def valid(self) -> bool:
+        """Whether the arrays fit together (a part read from disk is checked before use)."""
+        n = len(self.term_ids)
+        return (
+            len(self.starts) >= 1 and self.starts[0] == 0 and self.starts[-1] == n and len(self.counts) == n
+            and bool(np.all(np.diff(self.starts) >= 0)) and bool(np.all(self.counts > 0))
+            and (n == 0 or 0 <= int(self.term_ids.min()) and int(self.term_ids.max()) < len(self.terms))
+        )
+
+
+def lexical_part(texts: Sequence[str]) -> LexicalPart:
+    """The term counts of each of a document's chunks (`texts`: their `lexical_text`, in position order)."""
+    terms: dict[str, int] = {}
+    starts, term_ids, counts = [0], [], []
+    for text in texts:
+        counted = Counter([terms.setdefault(token, len(terms)) for token in tokenize(text)])
+        term_ids += counted.keys()
+        counts += counted.values()
+        starts.append(len(term_ids))
+    return LexicalPart(
+        list(terms), np.asarray(starts, dtype=np.int64), np.asarray(term_ids, dtype=np.int32), np.asarray(counts, dtype=np.int32)
     )
+
+
+# bm25s's defaults (its Lucene variant), which the weights reproduce bit for bit.
+K1, B = 1.5, 0.75
+
+
+def combine_lexical(ids: Sequence[str], parts: Sequence[LexicalPart]) -> LexicalIndex:
+    """BM25 weights of every chunk's terms, from the documents' parts (`ids`: their chunks, in the parts' order).
+
+    The same arithmetic as bm25s's `BM25().index` (float64, rounded to float32 at the end), so the
+    arrays equal what bm25s builds from the same chunks in the same order: term ids in order of first
+    use, each column's chunks ascending.
+    """
+    vocabulary: dict[str, int] = {}
+    rows, columns, counts, lengths = [], [], [], []
+    first = 0
+    for part in parts:
+        local = np.fromiter((vocabulary.setdefault(term, len(vocabulary)) for term in part.terms), dtype=np.int32, count=len(part.terms))
+        sizes = np.diff(part.starts)
+        rows.append(np.repeat(np.arange(first, first + part.chunks, dtype=np.int32), sizes))
+        columns.append(local[part.term_ids])
+        counts.append(part.counts)
+        total = np.concatenate([[0], np.cumsum(part.counts, dtype=np.int64)])
+        lengths.append(total[part.starts[1:]] - total[part.starts[:-1]])
+        first += part.chunks
+    if len(ids) != first:
+        raise ValueError(f"{len(ids)} chunk ids for {first} chunks")
+    row = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int32)
+    column = np.concatenate(columns) if columns else np.zeros(0, dtype=np.int32)
+    tf = (np.concatenate(counts) if counts else np.zeros(0, dtype=np.int32)).astype(np.float32).astype(np.float64)
+    length = np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64)
+    chunks = len(length)
+    frequency = np.bincount(column, minlength=len(vocabulary))  # chunks that use each term
+    # idf as bm25s computes it (math.log, stored as float32), once per distinct frequency
+    distinct, where = np.unique(frequency, return_inverse=True)
+    idf = np.array([math.log(1 + (chunks - df + 0.5) / (df + 0.5)) for df in distinct.tolist()], dtype=np.float32)[where]
+    average = length.mean() if chunks else 0.0
+    norm = K1 * ((1 - B) + B * length.astype(np.float64) / average) if average else np.zeros(chunks)  # no terms: no weights
+    weights = (idf[column].astype(np.float64) * (tf / (norm[row] + tf))).astype(np.float32)
+    order = np.argsort(column, kind="stable")  # by term, each term's chunks ascending (rows are already)
+    indptr = np.zeros(len(vocabulary) + 1, dtype=np.int64)
+    np.cumsum(frequency, out=indptr[1:])
+    return LexicalIndex(ids=list(ids), vocabulary=vocabulary, data=weights[order], indices=row[order], indptr=indptr)
 
 
 def save_atomically(folder: Path, *parts) -> None:

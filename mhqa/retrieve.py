@@ -19,15 +19,18 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import numpy as np
 
+from . import parts
 from .chroma import CHUNKS, unpack_vectors
 from .chunk import HEADING, chunk_id
 from .focus import Reading, read_question
-from .lexical import TOKENS_VERSION, LexicalIndex, build_lexical, save_atomically
+from .lexical import TOKENS_VERSION, LexicalIndex, combine_lexical, save_atomically
+from .manifest import DocumentRecord
 from .store import Generation
-from .vocabulary import Vocabulary, build_vocabulary
+from .vocabulary import Vocabulary, combine_vocabulary
 
 RRF_K = 60
 DENSE_DEPTH, LEXICAL_DEPTH = 20, 20
@@ -112,23 +115,59 @@ class Hits:
 
 
 def lexical_index(generation: Generation) -> tuple[LexicalIndex, Vocabulary]:
-    """The generation's BM25 arrays and vocabulary; derived from its chunks (and saved) when missing, e.g. on a server.
+    """The generation's BM25 arrays and vocabulary; combined from its documents' parts (and saved) when
+    missing: by the indexer before it publishes, by a reader where they are not yet (a server's client).
 
-    Kept per version, so files made by an older mhqa are never read with new tokens.
+    Kept per version, so files made by an older mhqa are never read with new tokens. The generation's
+    manifest says which documents it holds (the indexer sets it before publishing).
     """
     folder = generation.lexical_dir / f"v{TOKENS_VERSION}"
     if (folder / "terms.json").is_file() and (folder / "vocabulary.json").is_file():
         return LexicalIndex.load(folder), Vocabulary.load(folder)
-    records = list(generation.scan(CHUNKS))
-    index = build_lexical([r.id for r in records], [lexical_text(r.metadata, r.document) for r in records])
-    vocabulary = build_vocabulary([(r.metadata["file"], r.metadata.get("title", ""), r.metadata.get("section", ""), r.document) for r in records])
+    assert generation.manifest is not None, "a generation's manifest is set before its BM25 arrays are made"
+    # In the order a new index stores its chunks: by file name (folders first by their parts), each by position.
+    documents = sorted(generation.manifest.documents.values(), key=lambda record: record.names[0].split("/"))
+    found = {record.sha256: parts.load(generation.lexical_dir, record.sha256, record.chunk_ids) for record in documents}
+    found.update(_derive_parts(generation, [record for record in documents if found[record.sha256] is None]))
+    ordered = [found[record.sha256] for record in documents]
+    index = combine_lexical([id_ for part in ordered for id_ in part.ids], [part.lexical for part in ordered])
+    vocabulary = combine_vocabulary([part.vocabulary for part in ordered])
     save_atomically(folder, index, vocabulary)
     return index, vocabulary
 
 
-def lexical_text(metadata: dict, document: str) -> str:
-    """What BM25 indexes for a chunk: its title and section name its topic too."""
-    return f"{metadata.get('title', '')} {metadata.get('section', '')} {document}"
+_GET_BATCH = 1000  # chunk ids per Chroma read
+
+
+def _derive_parts(generation: Generation, documents: list[DocumentRecord]) -> dict[str, parts.DocumentPart]:
+    """The parts of `documents` from their chunks in the generation, saved for the next generation to link
+    (an index written before parts, a damaged part, or a server client's first look at a generation)."""
+    derived: dict[str, parts.DocumentPart] = {}
+    for batch in _batches(documents):
+        records = generation.get(CHUNKS, [id_ for record in batch for id_ in record.chunk_ids])
+        for document in batch:
+            chunks = [
+                (id_, records[id_].metadata.get("title", ""), records[id_].metadata.get("section", ""), records[id_].document)
+                for id_ in document.chunk_ids
+                if id_ in records
+            ]
+            part = derived[document.sha256] = parts.document_part(chunks)
+            if len(chunks) == len(document.chunk_ids):  # a part is saved whole or not at all
+                parts.save(generation.lexical_dir, document.sha256, part)
+    return derived
+
+
+def _batches(documents: list[DocumentRecord]) -> Iterator[list[DocumentRecord]]:
+    batch: list[DocumentRecord] = []
+    size = 0
+    for record in documents:
+        if batch and size + len(record.chunk_ids) > _GET_BATCH:
+            yield batch
+            batch, size = [], 0
+        batch.append(record)
+        size += len(record.chunk_ids)
+    if batch:
+        yield batch
 
 
 class Searcher:

@@ -14,7 +14,7 @@ Embedded layout (INDEX is `index/` by default):
     INDEX/.writer.lock                 flock held by the one writer
     INDEX/generations/NAME/chroma/     a PersistentClient folder
     INDEX/generations/NAME/manifest.json
-    INDEX/generations/NAME/lexical/    BM25 arrays derived from the chunks
+    INDEX/generations/NAME/lexical/    BM25 arrays derived from the chunks, and each document's part of them (parts.py)
     INDEX/generations/NAME/.readers    flock shared by readers (garbage collection waits)
 On a Chroma server the same generations are collections (server.py).
 """
@@ -361,6 +361,10 @@ class Index:
         copied = copy_of is not None and self.backend.copy_generation(copy_of, name)
         collections = self.backend.open_collections(name, create=not copied, model_meta=model_meta)
         return Generation(name, None, collections, self.backend.lexical_dir(name), copied=copied)
+
+    def lexical_dir(self, name: str) -> Path:
+        """Where generation `name` keeps its BM25 arrays (and its documents' parts), without opening it."""
+        return self.backend.lexical_dir(name)
 
     def publish(self, generation: Generation, manifest: Manifest) -> None:
         """Make `generation` current: after this line readers see it, before it they see the old one."""

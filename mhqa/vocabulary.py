@@ -1,6 +1,6 @@
 """The corpus's own words and names: what a question's words are checked against.
 
-Built from the chunks with the BM25 arrays (retrieve.lexical_index) and saved beside them:
+Built with the BM25 arrays (retrieve.lexical_index) and saved beside them:
   words     every word the corpus uses, with its count: a question's typo is corrected towards
             these (symspellpy), and a compound is split when both halves are words
   names     what the corpus calls things: document titles, section headings, the long forms of
@@ -10,6 +10,13 @@ Built from the chunks with the BM25 arrays (retrieve.lexical_index) and saved be
             Schwartz-Hearst rule for abbreviation definitions) and "X (also called Y or Z)"
 
 Nothing here is written for a question: every entry comes from the corpus text.
+
+Built in two steps: each document's `VocabularyPart` (what its own text gives: word counts,
+headings, candidate names, definitions, verbs, "also called" lists) is extracted once, when the
+document is indexed, and kept; `combine_vocabulary` then puts the parts together, which is where
+the corpus-wide rules apply (a name is said twice, is not a verb's object, is not the tail of a
+longer name; an "also called" subject is found among all the names). A re-index extracts only
+the documents it reads: extracting every chunk of a 10,000-page corpus took 11 s.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
 from .language import zipf
 from .lexical import STOP_WORDS, tokenize
@@ -205,28 +212,43 @@ class Vocabulary:
         return cls(data["words"], data["names"], data["synonyms"], data["spread"], data["documents"], data["titles"])
 
 
-def build_vocabulary(chunks: Sequence[tuple[str, str, str, str]]) -> Vocabulary:
-    """The vocabulary of a corpus from its chunks: (file, title, section, text) each."""
-    documents = [text for _, _, _, text in chunks]
-    titles = sorted({title for _, title, _, _ in chunks})
-    sections = sorted({section for _, _, section, _ in chunks if section})
+@dataclass
+class VocabularyPart:
+    """What one document's chunks give the vocabulary, before the corpus-wide rules (`combine_vocabulary`)."""
+
+    words: dict[str, int]  # word -> count, over the chunks' titles, sections and texts
+    titles: list[str]
+    sections: list[str]
+    phrases: dict[str, int]  # category phrase -> count (a name when the corpus says it twice, ...)
+    definitions: list[list[str]]  # [long form, abbreviation] of each definition, in text order
+    verbs: list[str]  # words after "to" or a modal
+    called: list[list[list[str]]]  # "X (also called Y or Z)": [X's words, [Y, Z]], in text order
+
+    def as_json(self) -> dict:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "VocabularyPart":
+        return cls(**{name: data[name] for name in cls.__dataclass_fields__})
+
+
+def vocabulary_part(chunks: Iterable[tuple[str, str, str]]) -> VocabularyPart:
+    """The part of one document, from its chunks: (title, section, text) each, in position order."""
     counts: dict[str, int] = {}
-    users: dict[str, set[str]] = {}
-    for file, title, section, text in chunks:
+    titles: set[str] = set()
+    sections: set[str] = set()
+    phrases: dict[str, int] = {}
+    definitions: list[list[str]] = []
+    verbs: set[str] = set()
+    called: list[list[list[str]]] = []
+    for title, section, text in chunks:
+        titles.add(title)
+        if section:
+            sections.add(section)
         for word in _WORD.findall(f"{title} {section} {text}".lower().replace("’", "'")):
             word = word.split("'")[0]
             if word and word not in STOP_WORDS:
                 counts[word] = counts.get(word, 0) + 1
-                users.setdefault(word, set()).add(file)
-    names: set[str] = set()
-    for heading in [*titles, *sections]:
-        main = re.split(r"[:!?]|\s[-–]\s", heading)[0].strip()
-        if heading.rstrip().endswith("?") or not 1 <= len(main.split()) <= 6:
-            continue  # a question heading ("How is OCD treated?") names nothing new
-        names.add(" ".join(name_words(main)))
-    phrases: dict[str, int] = {}
-    groups: list[set[str]] = []
-    for text in documents:
         for match in _category_phrases(text):
             run: list[str] = []  # the words before the category noun, back to a stop word
             for word in reversed(name_words(match.group(1))):
@@ -236,10 +258,56 @@ def build_vocabulary(chunks: Sequence[tuple[str, str, str, str]]) -> Vocabulary:
             for size in range(1, len(run) + 1):  # "causes bipolar disorder" counts "bipolar disorder" too
                 phrase = " ".join([*run[-size:], *name_words(match.group(2))])
                 phrases[phrase] = phrases.get(phrase, 0) + 1
-        for long, short in _definitions(text):
+        definitions += [[long, short] for long, short in _definitions(text)]
+        verbs.update(re.findall(r"\b(?:to|can|may|might|will|should|could|would|must|cannot|often|usually)\s+([a-z]+)", text.lower()))
+        for match in _ALSO_CALLED.finditer(text) if _CALLED.search(text) else ():
+            listed = match.group(2) if match.group(0).count("(") else match.group(2).split(",")[0]
+            others = [" ".join(name_words(part)) for part in re.split(r",\s*(?:or\s+)?|\s+or\s+", listed)]
+            others = [o for o in others if o and len(o.split()) <= 4 and o.split()[0] not in STOP_WORDS]
+            if others:  # the subject is named once every part is in (`combine_vocabulary`)
+                called.append([name_words(match.group(1)), others])
+    return VocabularyPart(counts, sorted(titles), sorted(sections), phrases, definitions, sorted(verbs), called)
+
+
+def combine_vocabulary(parts: Sequence[VocabularyPart]) -> Vocabulary:
+    """The vocabulary of a corpus from its documents' parts.
+
+    Only the "also called" subjects depend on the parts' order (a subject is looked up among
+    the names found so far, and each list adds names): the documents come in the order of
+    their file names, each one's chunks in position order, as a new index stores them.
+    """
+    counts: dict[str, int] = {}
+    spread: dict[str, int] = {}
+    phrases: dict[str, int] = {}
+    titles_found: set[str] = set()
+    sections_found: set[str] = set()
+    found_verbs: set[str] = set()
+    documents = 0
+    for part in parts:
+        if not part.titles:  # a document without chunks is not in the corpus
+            continue
+        documents += 1
+        titles_found.update(part.titles)
+        sections_found.update(part.sections)
+        found_verbs.update(part.verbs)
+        for word, count in part.words.items():
+            counts[word] = counts.get(word, 0) + count
+            spread[word] = spread.get(word, 0) + 1
+        for phrase, count in part.phrases.items():
+            phrases[phrase] = phrases.get(phrase, 0) + count
+    titles, sections = sorted(titles_found), sorted(sections_found)
+    names: set[str] = set()
+    for heading in [*titles, *sections]:
+        main = re.split(r"[:!?]|\s[-–]\s", heading)[0].strip()
+        if heading.rstrip().endswith("?") or not 1 <= len(main.split()) <= 6:
+            continue  # a question heading ("How is OCD treated?") names nothing new
+        names.add(" ".join(name_words(main)))
+    groups: list[set[str]] = []
+    for part in parts:
+        for long, short in part.definitions:
             names.add(long)
             groups.append({long, short})
-    verbs = _verbs(documents)
+    verbs = _verb_forms(found_verbs)
     tail_counts: dict[str, set[int]] = {}  # a phrase's word tails -> the counts of the phrases they end
     for phrase, count in phrases.items():
         words = phrase.split()
@@ -251,33 +319,25 @@ def build_vocabulary(chunks: Sequence[tuple[str, str, str, str]]) -> Vocabulary:
         # name (a longer phrase ending with it, said as often)
         if count >= 2 and words[0] not in verbs and count not in tail_counts.get(phrase, ()):
             names.add(phrase)
-    for text in documents:  # with the names known: "X (also called Y or Z)" names X by its longest known tail
-        for match in _ALSO_CALLED.finditer(text) if _CALLED.search(text) else ():
-            words = name_words(match.group(1))
+    for part in parts:  # with the names known: "X (also called Y or Z)" names X by its longest known tail
+        for words, others in part.called:
             tails = [" ".join(words[-size:]) for size in range(min(4, len(words)), 0, -1)]
             subject = next((tail for tail in tails if tail in names), None)
             if subject is None and words and words[-1] not in CATEGORY_NOUNS:
                 subject = words[-1]
-            listed = match.group(2) if match.group(0).count("(") else match.group(2).split(",")[0]
-            others = [" ".join(name_words(part)) for part in re.split(r",\s*(?:or\s+)?|\s+or\s+", listed)]
-            others = [o for o in others if o and len(o.split()) <= 4 and o.split()[0] not in STOP_WORDS]
-            if subject and others:
+            if subject:
                 groups.append({subject, *others})
                 names.update(others)
-    files = {file for file, _, _, _ in chunks}
     title_names = sorted({" ".join(name_words(re.split(r"[:!?]", t)[0])) for t in titles})
     return Vocabulary(
         dict(sorted(counts.items())), sorted(n for n in names if n), _merge(groups),
-        {word: len(found) for word, found in sorted(users.items())}, len(files), title_names,
+        dict(sorted(spread.items())), documents, title_names,
     )
 
 
-def _verbs(documents: Sequence[str]) -> frozenset[str]:
-    """Words the corpus uses as verbs: after "to" or a modal ("to treat", "can cause"), and their -s/-ing/-ed forms."""
-    found: set[str] = set()
-    for text in documents:
-        found.update(re.findall(r"\b(?:to|can|may|might|will|should|could|would|must|cannot|often|usually)\s+([a-z]+)", text.lower()))
-    found -= STOP_WORDS
+def _verb_forms(found: set[str]) -> frozenset[str]:
+    """Words the corpus uses as verbs ("to treat", "can cause": see `vocabulary_part`), and their -s/-ing/-ed forms."""
+    found = found - STOP_WORDS
     return frozenset(found | {f + ending for f in found for ending in ("s", "es", "ing", "ed", "d")} | {f[:-1] + "ing" for f in found if f.endswith("e")})
 
 

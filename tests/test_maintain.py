@@ -259,6 +259,79 @@ def test_a_removed_name_of_duplicate_content_keeps_the_content(workspace, mhqa):
     assert {m["file"] for _, m in stored(index)["chunks"]} == set(SMALL)
 
 
+# --- each document's part of the BM25 arrays and vocabulary (parts.py) ------------------------------
+
+
+def lexical_files(index: Path) -> dict[str, bytes]:
+    """The current generation's BM25 arrays and vocabulary, as bytes."""
+    folder = current_generation(index) / "lexical" / "v3"
+    return {name: (folder / name).read_bytes() for name in ("vocabulary.json", "terms.json", "data.npy", "indices.npy", "indptr.npy")}
+
+
+def part_files(index: Path) -> dict[str, Path]:
+    """sha256 -> the current generation's part file of that document."""
+    (folder,) = (current_generation(index) / "lexical" / "parts").iterdir()
+    return {path.stem: path for path in folder.glob("*.npz")}
+
+
+def fresh_lexical_files(mhqa, corpus: Path, tmp_path: Path) -> dict[str, bytes]:
+    """What a new index of `corpus` derives: what a re-index must end with, whatever it kept."""
+    fresh = tmp_path / "fresh-index"
+    assert mhqa("index", "--corpus", corpus, "--index", fresh).code == 0
+    return lexical_files(fresh)
+
+
+def test_a_one_file_change_derives_only_that_documents_part(workspace, mhqa, tmp_path):
+    corpus, index = workspace
+    before = {sha: path.stat().st_ino for sha, path in part_files(index).items()}
+    old_docs = documents_by_name(read_manifest(index))
+    assert set(before) == {doc["sha256"] for doc in old_docs.values()}
+    first_pages(CORPUS / PANIC, corpus / PANIC, 2)
+    assert mhqa("index", "--corpus", corpus, "--index", index).code == 0
+
+    after = {sha: path.stat().st_ino for sha, path in part_files(index).items()}
+    new_panic = documents_by_name(read_manifest(index))[PANIC]["sha256"]
+    assert set(after) == {old_docs[WARNING]["sha256"], old_docs[DMDD]["sha256"], new_panic}
+    for kept in (WARNING, DMDD):  # the same files, linked from the previous generation
+        assert after[old_docs[kept]["sha256"]] == before[old_docs[kept]["sha256"]], kept
+    assert new_panic not in before
+    assert lexical_files(index) == fresh_lexical_files(mhqa, corpus, tmp_path)
+
+
+def test_a_rename_keeps_the_vocabulary_of_a_new_index(workspace, mhqa, tmp_path):
+    corpus, index = workspace
+    vocabulary = json.loads(lexical_files(index)["vocabulary.json"])
+    (corpus / DMDD).rename(corpus / "a dmdd guide.pdf")  # now first in file order
+    assert mhqa("index", "--corpus", corpus, "--index", index).code == 0
+    renamed = lexical_files(index)
+    after = json.loads(renamed["vocabulary.json"])
+    assert after["documents"] == 3 and (after["spread"], after["words"]) == (vocabulary["spread"], vocabulary["words"])
+    assert renamed == fresh_lexical_files(mhqa, corpus, tmp_path)
+
+
+def test_a_damaged_or_missing_part_is_derived_again(workspace, mhqa, tmp_path):
+    corpus, index = workspace
+    docs = documents_by_name(read_manifest(index))
+    found = part_files(index)
+    damaged, truncated, missing = (found[docs[name]["sha256"]] for name in SMALL)
+    data = bytearray(damaged.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # inside an array: only the zip's CRC tells
+    damaged.write_bytes(bytes(data))
+    truncated.write_bytes(truncated.read_bytes()[:-100])
+    missing.unlink()
+    (corpus / DMDD).rename(corpus / "dmdd.pdf")  # a new generation that keeps every document
+    assert mhqa("index", "--corpus", corpus, "--index", index).code == 0
+    assert lexical_files(index) == fresh_lexical_files(mhqa, corpus, tmp_path)
+    from mhqa import parts
+
+    manifest = read_manifest(index)
+    lexical_dir = current_generation(index) / "lexical"
+    for sha, path in part_files(index).items():
+        assert parts.load(lexical_dir, sha, manifest["documents"][sha]["chunk_ids"]) is not None, path
+        assert path.stat().st_nlink == 1  # written anew, not the damaged file linked again
+    assert parts.load(lexical_dir, sha, manifest["documents"][sha]["chunk_ids"][1:]) is None  # other chunks: not used
+
+
 @pytest.mark.slow
 def test_chunk_settings_change_rebuilds_everything_and_says_so(workspace, mhqa):
     corpus, index = workspace
@@ -363,8 +436,9 @@ def mid_write(index: Path, moment: str, marker: dict, new: list[Path]) -> None:
     assert generation.name == marker.get("generation", marker.get("pointer", {}).get("generation"))
     assert published(index) != generation.name  # never published before the kill
     stage = {  # moment -> (files that must be there, files that must not), globs inside the generation
-        "next generation created": (["chroma"], ["lexical", "manifest.json"]),
-        "vectors being written": (["chroma/chroma.sqlite3"], ["lexical", "manifest.json"]),
+        # (lexical/parts/ may be there early: each document's part is written with its vectors)
+        "next generation created": (["chroma"], ["lexical/v*", "manifest.json"]),
+        "vectors being written": (["chroma/chroma.sqlite3"], ["lexical/v*", "manifest.json"]),
         "BM25 arrays written": (["lexical/v*/terms.json"], ["manifest.json"]),
         "manifest written": (["manifest.json"], []),
         "pointer being replaced": (["manifest.json"], []),
