@@ -139,6 +139,7 @@ FROZEN_QUALITY = {  # committed before the code they measure changed; never read
     "test.jsonl": "8d3e676f8667ca03947dcf19396dc46802bc28b5fd122d11031aaff0d1c67aed",
     "holdout2.jsonl": "4985b61e396af9435e75bdb935a568c43be26ead36b83304b8b89cb5808abf4d",
     "holdout3.jsonl": "35e34592ee2b24e3d9b13553dac2293380806c46ad230450386119c77fb6586c",
+    "holdout4.jsonl": "fd473add191529fa5825b76b1f7f745fa9fba0d883b0b5e2160cd89ce08ab0d1",
 }
 
 
