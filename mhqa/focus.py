@@ -361,6 +361,10 @@ def asks_for(question: str) -> str | None:
 
 
 _TIME_UNITS = r"(minute|hour|day|week|month|year|session)s?"
+# A dose question asks for an amount when it names a unit, a level or a point on the scale;
+# otherwise ("dosing", "the dose relative to ...") a statement about the dose answers it.
+_AMOUNT = re.compile(r"\b(mg|milligrams?|mcg|iu|units|how much|what dose|which dose|starting|start|target|max(imum)?|min(imum)?|daily|levels?|range|per day|a day)\b", re.IGNORECASE)
+_DOSE_STATED = re.compile(r"\b(higher|lower|highest|lowest|larger|smaller|high|low|small|large|increased?|reduced?|adjusted|same|different)\s+(\w+\s+)?dos(e|es|ing|age)\b", re.IGNORECASE)
 _COUNTED = re.compile(r"\b(?:how many|number of|#\s*of)\s+([a-z]{3,})(?:\s+([a-z]{3,}))?", re.IGNORECASE)
 _DIMENSION = re.compile(r"\b(?:more|less|most|least)\s+([a-z]{3,})", re.IGNORECASE)
 
@@ -376,6 +380,8 @@ def supports(kind: str, text: str, question: str) -> bool:
     if kind == "name":
         asked = set(re.findall(r"[a-z]+", question.lower()))
         return any(word not in asked for word in re.findall(pattern, text.lower()))
+    if kind == "dose" and not _AMOUNT.search(question) and _DOSE_STATED.search(text):
+        return True  # "dosing relative to MDD?" is answered by "higher doses", not only by an amount
     if not re.search(pattern, text, flags):
         return False
     counted = _COUNTED.search(question) if kind in ("number", "duration") else None

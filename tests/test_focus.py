@@ -209,3 +209,11 @@ def test_what_a_question_asks_is_read_with_its_shorthand_spelled_out(vocabulary)
     assert supports("duration", "Symptoms must last for at least 6 months.", "duration and number of symptoms required for the diagnosis")
     assert not supports("duration", "Many people improve with therapy.", "duration and number of symptoms required for the diagnosis")
     assert supports("comparison", "Therapy is the treatment of choice for most people.", "first choice for teens?")
+
+
+def test_a_dose_asked_as_an_amount_needs_one_and_dosing_asked_otherwise_does_not():
+    higher = "Treatment for this condition may require higher doses than for depression."
+    assert supports("dose", higher, "dosing compared with depression?")
+    assert not supports("dose", higher, "what is the starting dose in mg?")
+    assert supports("dose", "The usual starting dose is 20 mg a day.", "what is the starting dose in mg?")
+    assert not supports("dose", "Medication can help many people.", "dosing compared with depression?")
