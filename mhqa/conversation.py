@@ -27,8 +27,8 @@ effects?") completes that fragment.
 
 With no topic yet, a first question that names nothing is itself what a follow-up leans on.
 A question that *points back* with no topic and nothing named is a *fragment*: a pronoun in its first clause ("it", "them", "those"; not the "it" of
-"is it safe to ...", nor a "they" that stands for "my friend" named before it, nor one after the
-person's own account, "my son keeps lying, is it a phase?") or an
+"is it safe to ...", nor a "they" that stands for "my friend" or "antidepressants" named before it,
+nor one after the person's own account, "my son keeps lying, is it a phase?") or an
 ellipsis ("and in kids?", "what about side effects?", "side effects?"). It is refused with
 a prompt for what is meant (answer.FRAGMENT_PROMPT), in `ask` as in `chat`. A message that
 raised the crisis resources is read as typed (never rewritten: it is not a question about
@@ -128,7 +128,7 @@ def resolve(question: str, reading: Reading, context: Context, vocabulary: Vocab
         return Turn(question, None, False, Context(_topic(question, reading, vocabulary)))
     subject = _subject(question, reading, vocabulary)  # the narrow words it names, for want of a focus
     if crisis or context.topic is None or (subject and not _points_back(question)):
-        if context.topic is None and subject is None and ((_points_back(question) and not _tells_its_own(question)) or _elliptic(question, core)):
+        if context.topic is None and subject is None and ((_points_back(question) and not _tells_its_own(question, reading, vocabulary)) or _elliptic(question, core)):
             return Turn(question, None, True, Context(pending=question))
         topic = context.topic
         if subject or (topic is None and not crisis):  # a first question that names nothing: a follow-up leans on all of it
@@ -239,13 +239,21 @@ def _refers(words: list[str], i: int) -> bool:
     return False
 
 
-def _tells_its_own(question: str) -> bool:
-    """Whether a person's own account comes before the first pronoun that would point back: "my
-    sister keeps washing her hands til they bleed", "my son keeps lying, is it a phase?". The
-    pronoun then means something the question said, and a first question like it is no fragment."""
+def _tells_its_own(question: str, reading: Reading, vocabulary: Vocabulary) -> bool:
+    """Whether the question says, before the first pronoun that would point back, what it means: a
+    person's own account ("my sister keeps washing her hands til they bleed", "my son keeps lying, is
+    it a phase?") or, for "they", treatments or a corpus name's plural word named before it
+    ("antidepresants how long till they work"; not "the side effects of them"). A first question
+    like it is no fragment."""
     words = _first_clause(question)
     first = next((i for i in range(len(words)) if _refers(words, i)), len(words))
-    return any(word in POSSESSIVES and i + 1 < first for i, word in enumerate(words[:first]))
+    if any(word in POSSESSIVES and i + 1 < first for i, word in enumerate(words[:first])):
+        return True
+    if first == len(words) or words[first] not in PLURAL_PRONOUNS:
+        return False
+    named = TREATMENT_NOUNS.union(*(name.split() for name in vocabulary.names))
+    reads = {w.typed: [part for r in w.reads for part in r.split()] for w in reading.words}
+    return any(_plural(part) and part in named for word in words[:first] for part in reads.get(word, ()))
 
 
 def _expletive(words: list[str], i: int) -> bool:

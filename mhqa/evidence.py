@@ -79,8 +79,18 @@ def is_statement(text: str) -> bool:
     return body.endswith((".", "!", ":", ";")) or (capitals < 0.5 and len(words) >= 6)
 
 
+# "It can be difficult to ...", "It is important that ...": an "it" that stands for what follows.
+# Not "It is used to treat ..." (a participle before "to" or "for") nor "It is an illness that ...".
+_EXTRAPOSED = re.compile(
+    r"^it(?:'s|’s| is| was| can be| may be| might be| could be| will be| would be| should be| is not| isn't)\s+"
+    r"(?:(?:(?!a\b|an\b|the\b)\w+\s+){0,2}?(?:that|whether|if|how|when)|(?:(?!\w+ed\b|known\b|thought\b|given\b|shown\b|seen\b|made\b)\w+\s+){1,2}?(?:to|for))\b",
+    re.IGNORECASE,
+)
+
+
 def leans_back(text: str) -> bool:
-    return bool(_LEANS_BACK.match(text.lstrip("\"“‘(• ")))
+    opening = text.lstrip("\"“‘(• ")
+    return bool(_LEANS_BACK.match(opening)) and not _EXTRAPOSED.match(opening)
 
 
 def reading_grade(text: str) -> float:

@@ -72,7 +72,7 @@ def test_a_question_with_its_own_focus_starts_a_new_topic(session, before, switc
     assert turns[2].read_as is not None and turns[1].context.topic.subject in turns[2].read_as
 
 
-@pytest.mark.parametrize("fragment", ["how is it treated?", "what about side effects?", "and for kids?", "is it genetic", "side effects?", "why is that?"])
+@pytest.mark.parametrize("fragment", ["how is it treated?", "what about side effects?", "and for kids?", "is it genetic", "side effects?", "why is that?", "what are the side effects of them"])
 def test_a_fragment_with_nothing_to_lean_on_is_refused(session, fragment):
     (turn,) = converse(session, fragment)
     assert turn.fragment and turn.read_as is None
@@ -93,6 +93,7 @@ def test_a_fragment_with_nothing_to_lean_on_is_refused(session, fragment):
         "What is the best pizza topping?",
         "my sister keeps washing her hands til they bleed, what should we do",  # "they" are her hands
         "my son keeps lying and stealing, is it a phase?",  # "it" is what he does
+        "antidepresants how long till they work",  # "they" are the antidepressants
     ],
 )
 def test_a_question_that_stands_on_its_own_is_not_a_fragment(session, question):

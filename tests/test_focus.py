@@ -217,3 +217,10 @@ def test_a_dose_asked_as_an_amount_needs_one_and_dosing_asked_otherwise_does_not
     assert not supports("dose", higher, "what is the starting dose in mg?")
     assert supports("dose", "The usual starting dose is 20 mg a day.", "what is the starting dose in mg?")
     assert not supports("dose", "Medication can help many people.", "dosing compared with depression?")
+
+
+def test_an_it_that_stands_for_what_follows_does_not_lean_back():
+    assert not leans_back("It can be difficult to know how to help a family member.")
+    assert not leans_back("It is important that caregivers rest, too.")
+    assert leans_back("It is used to treat depression.") and leans_back("It is an illness that lasts.")
+    assert leans_back("However, symptoms can return.")
