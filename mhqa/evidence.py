@@ -15,8 +15,9 @@ policy.py). Near ties go to the easier sentence (lower reading grade).
 
 Choice: by maximal marginal relevance (the answer does not repeat itself), from
 the best sentence's page, stopping when the next sentence is much weaker than the
-best. A second page may add a sentence when it states the asked-for fact and the
-first page does not. A sentence that leans on the one before it ("However, ...",
+best. When no chosen sentence states the asked-for fact, a sentence that does is added:
+from the same page if within twice that margin, from a second page if within it. A
+sentence that leans on the one before it ("However, ...",
 "This ...", "They ...") is quoted with that sentence or not at all.
 """
 
@@ -163,7 +164,7 @@ def select_sentences(hits: Hits, max_sentences: int, word_budget: int = WORD_BUD
         chosen.append(pick)
         words += len(pick[1].text.split())
     if expected and not any(supports(expected, s.text, hits.reading.search) for _, s in chosen):
-        extra = _fact_from_second_page(candidates, chosen, hits, best_score, first_page)
+        extra = _asked_fact(candidates, chosen, hits, best_score, first_page)
         if extra is not None:
             chosen.append(extra)
     first, rest = chosen[0][1], [s for _, s in chosen[1:]]
@@ -195,13 +196,16 @@ def _adds_fact(sentence: Sentence, chosen: list[tuple[float, Sentence]], hits: H
     return not any(supports(expected, s.text, hits.reading.search) for _, s in chosen)
 
 
-def _fact_from_second_page(candidates, chosen, hits: Hits, best_score: float, first_page) -> tuple[float, Sentence] | None:
-    """The best sentence of another page that states the asked-for fact, if nearly as strong as the best."""
+def _asked_fact(candidates, chosen, hits: Hits, best_score: float, first_page) -> tuple[float, Sentence] | None:
+    """The best sentence that states the asked-for fact and names the focus when the chosen ones do not: on
+    the best sentence's page if within twice the usual floor of the best ("how long do mood swings last?"
+    is answered by the page's "episodes lasting from a few hours to a few days"), on another page if
+    within the floor."""
     taken = {id(s) for _, s in chosen}
     for relevance, sentence in candidates:
-        if relevance < best_score - RELATIVE_FLOOR:
+        if relevance < best_score - 2 * RELATIVE_FLOOR:
             return None
-        if id(sentence) in taken or _page(sentence) == first_page:
+        if id(sentence) in taken or (_page(sentence) != first_page and relevance < best_score - RELATIVE_FLOOR):
             continue
         if supports(hits.reading.asks, sentence.text, hits.reading.search) and states_focus(hits.reading.focus, in_context(sentence)):
             return relevance, sentence
