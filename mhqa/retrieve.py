@@ -128,6 +128,10 @@ def lexical_index(generation: Generation) -> tuple[LexicalIndex, Vocabulary]:
     # In the order a new index stores its chunks: by file name (folders first by their parts), each by position.
     documents = sorted(generation.manifest.documents.values(), key=lambda record: record.names[0].split("/"))
     found = {record.sha256: parts.load(generation.lexical_dir, record.sha256, record.chunk_ids) for record in documents}
+    missing = [record for record in documents if found[record.sha256] is None]
+    if missing and generation.previous_lexical_dir is not None:  # a server's client after a re-index
+        parts.link(generation.previous_lexical_dir, generation.lexical_dir, [record.sha256 for record in missing])
+        found.update({record.sha256: parts.load(generation.lexical_dir, record.sha256, record.chunk_ids) for record in missing})
     found.update(_derive_parts(generation, [record for record in documents if found[record.sha256] is None]))
     ordered = [found[record.sha256] for record in documents]
     index = combine_lexical([id_ for part in ordered for id_ in part.ids], [part.lexical for part in ordered])

@@ -54,12 +54,18 @@ class Record:
 class Generation:
     """A published generation opened for reading (or, before publishing, for writing)."""
 
-    def __init__(self, name: str, manifest: Manifest | None, collections, lexical_dir: Path, release=None, copied: bool = False):
+    def __init__(
+        self, name: str, manifest: Manifest | None, collections, lexical_dir: Path, release=None, copied: bool = False,
+        previous_lexical_dir: Path | None = None,
+    ):
         self.name = name
         self.copied = copied  # written as a copy of the current generation: it starts with all its records
         self.manifest = manifest
         self._collections = collections  # a callable: opening Chroma may still be under way
         self.lexical_dir = lexical_dir
+        # The previous generation's: a reader that derives this one's BM25 arrays (a server's client) links
+        # the document parts it already has from there instead of deriving them again.
+        self.previous_lexical_dir = previous_lexical_dir
         self._release = release
         self._counts: dict[str, int] = {}  # only queries read it, and they read published (unchanging) generations
 
@@ -352,7 +358,9 @@ class Index:
             except BaseException:
                 release()
                 raise
-            return Generation(name, manifest, collections, self.backend.lexical_dir(name), release)
+            previous = pointer.get("previous")
+            earlier = self.backend.lexical_dir(previous) if previous else None
+            return Generation(name, manifest, collections, self.backend.lexical_dir(name), release, previous_lexical_dir=earlier)
         raise IndexUnavailable(f"the index at {self.describe()} keeps changing; try again")
 
     def create_generation(self, model_meta: dict, copy_of: str | None = None) -> Generation:

@@ -243,6 +243,38 @@ def test_asks_during_a_reindex_each_see_one_whole_state(mhqa, base_env, chroma, 
     assert states[-4:] == ["new"] * 4
 
 
+def test_a_client_links_the_parts_it_has_after_a_reindex(mhqa, chroma, small_corpus, cache_dir, tmp_path):
+    """A client (its own cache) derives the BM25 parts of a generation from the server's chunks once;
+    after a one-file re-index it links the unchanged documents' parts and derives only the new one."""
+    target = Served(chroma.url, "linked")
+    assert mhqa("index", "--corpus", small_corpus, *target.flags).code == 0
+    client_cache = tmp_path / "client-cache"
+    client_cache.mkdir()
+    (client_cache / "encoders").symlink_to(cache_dir / "encoders")  # the same encoder, not the maintainer's parts
+    client = {"MHQA_CACHE": str(client_cache)}
+
+    def parts_by_generation() -> dict[str, dict[str, int]]:
+        found: dict[str, dict[str, int]] = {}
+        for part in (client_cache / "lexical").rglob("parts/*/*.npz"):
+            generation = part.parent.parent.parent.name
+            found.setdefault(generation, {})[part.stem] = part.stat().st_ino
+        return found
+
+    assert mhqa("ask", ASK_DMDD, *target.flags, env=client).code == 0
+    ((first, before),) = parts_by_generation().items()
+    assert len(before) == 3
+    (small_corpus / DMDD).unlink()
+    shutil.copy(CORPUS / OCD, small_corpus / OCD)
+    assert mhqa("index", "--corpus", small_corpus, *target.flags).code == 0
+    answer = json.loads(mhqa("ask", ASK_OCD, "--json", *target.flags, env=client).stdout)
+    assert OCD in cited_files(answer)
+    after = {name: found for name, found in parts_by_generation().items() if name != first}
+    ((_, now),) = after.items()
+    kept = set(before) & set(now)
+    assert len(kept) == 2 and all(now[sha] == before[sha] for sha in kept)  # linked, not derived again
+    assert len(now) == 3 and len(set(now) - set(before)) == 1  # only the new document's part is new
+
+
 def test_a_killed_reindex_leaves_the_previous_generation(mhqa, base_env, chroma, small_corpus):
     target = Served(chroma.url, "crash")
     assert mhqa("index", "--corpus", small_corpus, *target.flags).code == 0
