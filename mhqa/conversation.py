@@ -42,7 +42,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .focus import Reading, mention
+from .focus import Reading, extraposed_it, mention
 from .lexical import tokenize
 from .vocabulary import Vocabulary, name_words
 
@@ -233,7 +233,7 @@ def _refers(words: list[str], i: int) -> bool:
     if word in ("these", "those", "this", "ones"):  # not "this year", "these days"
         return words[i + 1 : i + 2] not in (["year"], ["week"], ["month"], ["morning"], ["time"], ["days"], ["weekend"])
     if word in ("it", "its", "it's"):  # not "is it safe to ...", "how do I know if it's ..."
-        return not _expletive(words, i) and words[max(0, i - 2) : i] not in (["know", "if"], ["tell", "if"], ["know", "whether"], ["tell", "whether"])
+        return not extraposed_it(words, i) and words[max(0, i - 2) : i] not in (["know", "if"], ["tell", "if"], ["know", "whether"], ["tell", "whether"])
     if word == "that":  # "why is that", "does that help"; not "true that", "medicines that help"
         return i == len(words) - 1 or i == 0 or words[i - 1] in AUXILIARIES or words[i - 1] in PREPOSITIONS
     return False
@@ -254,14 +254,6 @@ def _tells_its_own(question: str, reading: Reading, vocabulary: Vocabulary) -> b
     named = TREATMENT_NOUNS.union(*(name.split() for name in vocabulary.names))
     reads = {w.typed: [part for r in w.reads for part in r.split()] for w in reading.words}
     return any(_plural(part) and part in named for word in words[:first] for part in reads.get(word, ()))
-
-
-def _expletive(words: list[str], i: int) -> bool:
-    """ "is it safe to ...", "it's normal that ...", "is it true ...": an `it` that stands for what follows."""
-    after = words[i + 1 : i + 4]
-    be = words[i] == "it's" or (i > 0 and words[i - 1] in ("is", "was", "isn't", "be")) or after[:1] == ["is"]
-    rest = after[1:3] if after[:1] == ["is"] else after[:2]
-    return be and bool(rest) and (rest[0] == "true" or (len(rest) == 2 and rest[1] in ("to", "that", "if", "whether", "when")))
 
 
 def _elliptic(question: str, core: str) -> bool:

@@ -28,7 +28,7 @@ import re
 import numpy as np
 
 from .chunk import LIST
-from .focus import states_focus, supports
+from .focus import extraposed_it, states_focus, supports
 from .lexical import term_share, tokenize
 from .policy import Evidence, judge
 from .retrieve import Hits, Sentence, in_context
@@ -80,18 +80,17 @@ def is_statement(text: str) -> bool:
     return body.endswith((".", "!", ":", ";")) or (capitals < 0.5 and len(words) >= 6)
 
 
-# "It can be difficult to ...", "It is important that ...": an "it" that stands for what follows.
-# Not "It is used to treat ..." (a participle before "to" or "for") nor "It is an illness that ...".
-_EXTRAPOSED = re.compile(
-    r"^it(?:'s|’s| is| was| can be| may be| might be| could be| will be| would be| should be| is not| isn't)\s+"
-    r"(?:(?:(?!a\b|an\b|the\b)\w+\s+){0,2}?(?:that|whether|if|how|when)|(?:(?!\w+ed\b|known\b|thought\b|given\b|shown\b|seen\b|made\b)\w+\s+){1,2}?(?:to|for))\b",
-    re.IGNORECASE,
-)
+_OPENING_WORDS = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 
 def leans_back(text: str) -> bool:
+    """Whether a sentence only makes sense after the one before ("However, ...", "This ...", "They
+    ..."); not one whose "it" stands for what follows ("It can be difficult to know how ...")."""
     opening = text.lstrip("\"“‘(• ")
-    return bool(_LEANS_BACK.match(opening)) and not _EXTRAPOSED.match(opening)
+    if not _LEANS_BACK.match(opening):
+        return False
+    words = _OPENING_WORDS.findall(opening[:120].lower().replace("’", "'"))
+    return not (words[:1] in (["it"], ["it's"]) and extraposed_it(words, 0))
 
 
 def reading_grade(text: str) -> float:

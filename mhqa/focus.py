@@ -344,6 +344,45 @@ FACT_WORDS = {
 _YES_NO = re.compile(r"\W*(is it true|should|can|could|does|do|did|is|are|was|were|will|would|has|have|may|might)\b", re.IGNORECASE)
 
 
+_MODALS = frozenset("can could may might must should will would".split())
+_PARTICIPLES = re.compile(r"\w+ed|known|thought|given|shown|seen|made")  # "It is used to treat ...": what the "it" before did
+EXTRAPOSED_TAIL = frozenset("to that if whether when how".split())
+
+
+def extraposed_it(words: list[str], i: int) -> bool:
+    """Whether the "it" at `words[i]` stands for what follows rather than for something said before:
+    "is it safe to ...", "it's normal that ...", "is it true ...", "It can be difficult to know ...".
+
+    `words`: lower case, apostrophes kept ("it's", "isn't"). A form of "be" joins the "it" (after
+    it, or before it in a question); then at most two words, no article ("It is an illness that ..."
+    refers back) and no participle before "to" ("It is used to treat ..."), then the clause it
+    stands for: to, that, if, whether, when or how, or "for ... to".
+    """
+    after = words[i + 1 :]
+    if words[i] == "it's":
+        rest = after
+    elif after[:1] in (["is"], ["was"], ["isn't"]):
+        rest = after[2:] if after[1:2] == ["not"] else after[1:]
+    elif after[:1] and after[0] in _MODALS and after[1:2] == ["be"]:
+        rest = after[2:]
+    elif i > 0 and words[i - 1] in ("is", "was", "isn't", "be"):
+        rest = after
+    else:
+        return False
+    if rest[:1] == ["true"]:
+        return True
+    for size in (1, 2):
+        between, tail = rest[:size], rest[size : size + 1]
+        if tail == ["for"] and "to" in rest[size + 1 : size + 8]:
+            tail = ["to"]  # "It is common for people with OCD to ...": a for-to clause; not "is it safe for the baby?"
+        if len(between) < size or not tail or tail[0] not in EXTRAPOSED_TAIL:
+            continue
+        if any(word in ("a", "an", "the") for word in between):
+            return False
+        return tail[0] != "to" or not _PARTICIPLES.fullmatch(between[-1])
+    return False
+
+
 def is_yes_no(question: str) -> bool:
     """A question that asks whether, not what: "Can stress cause panic attacks?", "is it normal to ..."."""
     last = re.split(r"(?<=[.!?])\s+", question.strip())

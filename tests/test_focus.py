@@ -224,3 +224,7 @@ def test_an_it_that_stands_for_what_follows_does_not_lean_back():
     assert not leans_back("It is important that caregivers rest, too.")
     assert leans_back("It is used to treat depression.") and leans_back("It is an illness that lasts.")
     assert leans_back("However, symptoms can return.")
+    assert not leans_back("It is common for people with this disorder to have anxiety, too.")  # a for-to clause
+    from mhqa.focus import extraposed_it
+
+    assert extraposed_it("is it safe to stop".split(), 1) and not extraposed_it("is it safe for the baby".split(), 1)
