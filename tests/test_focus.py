@@ -147,6 +147,7 @@ FROZEN_CHAT = {  # likewise, for `mhqa chat` (issue 15)
     "test.jsonl": "d631d723a6b416630a4519b17a6534d52deb6f85cd390f61b33ce7c9edf4f81f",
     "holdout2.jsonl": "2493cd73ec56a03b9cd75533f680f347878279a6daf89a1eb2e8cf77e177eb40",
     "holdout3.jsonl": "2dbff0f786496a88829abe50e30722c4c97a47a251efd3e43ce084f9ae90ee80",
+    "holdout4.jsonl": "4a5b127d586eb36ec1a0f89f5ba5ff14d81a588407b38fe3893d1100e3df22c5",
 }
 
 
