@@ -25,6 +25,13 @@ does OCD start?" asks the same of schizophrenia (when both are conditions, or bo
 treatments), and a bare name after a refused fragment ("of clozapine" after "side
 effects?") completes that fragment.
 
+A lead with a new name asks the topic's question of it even when the name is only a narrow
+word, not a focus ("how about for anorexia?" after "how is bulimia treated?"). A follow-up
+that points back and names a corpus word of its own makes that the topic ("is that
+psychosis?": a later "it" means psychosis). A turn that says it changes the subject
+("different question: ...", "unrelated, but ...", "on another note, ...") is read as if the
+conversation had just begun.
+
 With no topic yet, a first question that names nothing is itself what a follow-up leans on.
 A question that *points back* with no topic and nothing named is a *fragment*: a pronoun in its first clause ("it", "them", "those"; not the "it" of
 "is it safe to ...", nor a "they" that stands for "my friend" or "antidepressants" named before it,
@@ -42,7 +49,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .focus import Reading, extraposed_it, mention
+from .focus import Reading, extraposed_it, mention, read_question
 from .lexical import tokenize
 from .vocabulary import Vocabulary, name_words
 
@@ -61,6 +68,13 @@ _LEAD = re.compile(r"^(?:and|but|or|also|plus|then|what about|how about)\b\W*")
 _CLARIFYING = re.compile(
     r"^(?:i mean|i meant|i'm talking about|im talking about|i was asking about|talking about|asking about|regarding|about)\b\W*|\W*\b(?:i mean|i meant)\W*$",
     re.IGNORECASE,
+)
+# Words that say the conversation so far does not apply: "different question", "unrelated, but", "on another note".
+_NEW_TOPIC = re.compile(
+    r"^(?:(?:a|one|my)\s+)?(?:(?:totally|completely|slightly|kind of|kinda|somewhat|more)\s+)?"
+    r"(?:different|other|another|new|separate|unrelated|general|random|quick|diff)\s+(?:q|qn|qs|question|questions|thing|topic|subject|issue|note)\b\W*"
+    r"|^(?:unrelated|off topic|off-topic|switching gears|switching topics?|changing (?:the )?(?:subject|topic)|change of (?:subject|topic)|new topic)\b(?:\s+but)?\W*"
+    r"|^on (?:a|an)?\s*(?:different|other|another|unrelated|separate|related) (?:note|topic|subject)\W*"
 )
 _WHY = re.compile(r"^(?:why|how come)(?: is that| is it| so| that is)?\W*$")
 # Words that frame a question without saying what it asks ("tell me about OCD").
@@ -117,16 +131,25 @@ def resolve(question: str, reading: Reading, context: Context, vocabulary: Vocab
     `crisis`: the message raised the crisis resources. It is read as typed, never rewritten
     (it is not a question about the topic), and refused as a fragment only on the same terms as others.
     """
+    rest = _after_changed_topic(question)
+    if rest is not None and not _points_back(rest):
+        # "different question: ...": the person says the conversation so far does not apply
+        if not rest:
+            return Turn(question, None, False, Context())
+        turn = resolve(rest, read_question(rest, vocabulary), Context(), vocabulary, crisis)
+        return Turn(question, None, turn.fragment, turn.context)
     core = _core(question)
     if reading.focus and context.pending and not _asks_itself(core) and not crisis:
         return _clarify(question, core, reading, context.pending, vocabulary)
-    if _own_focus(question, reading, vocabulary):
-        topic = context.topic
-        if topic is not None and topic.subject and topic.asks and _led(question) and not _predicate(reading) and not crisis:
-            if _treatment(topic.subject, vocabulary) == _treatment(_subject(question, reading, vocabulary) or "", vocabulary):
-                return _same_question(question, reading, topic, vocabulary)
+    own_focus = _own_focus(question, reading, vocabulary)
+    subject = _subject(question, reading, vocabulary)  # without a focus, the narrow words it names
+    topic = context.topic
+    asks_more = _predicate(reading) - set(tokenize(subject or ""))  # besides naming its subject
+    if (own_focus or subject) and topic is not None and topic.subject and topic.asks and _led(question) and not asks_more and not crisis:
+        if _treatment(topic.subject, vocabulary) == _treatment(subject or "", vocabulary):  # "how about for anorexia?"
+            return _same_question(question, reading, topic, vocabulary)
+    if own_focus:
         return Turn(question, None, False, Context(_topic(question, reading, vocabulary)))
-    subject = _subject(question, reading, vocabulary)  # the narrow words it names, for want of a focus
     if crisis or context.topic is None or (subject and not _points_back(question)):
         if context.topic is None and subject is None and ((_points_back(question) and not _tells_its_own(question, reading, vocabulary)) or _elliptic(question, core)):
             return Turn(question, None, True, Context(pending=question))
@@ -134,9 +157,12 @@ def resolve(question: str, reading: Reading, context: Context, vocabulary: Vocab
         if subject or (topic is None and not crisis):  # a first question that names nothing: a follow-up leans on all of it
             topic = Topic(subject, question, bool(_predicate(reading)))
         return Turn(question, None, False, Context(topic))
-    text, about = rewrite(question, core, context.topic)
-    topic = context.topic
-    return Turn(text, text, False, Context(Topic(topic.subject, about, topic.asks or bool(_predicate(reading)), topic.others)))
+    text, about = rewrite(question, core, topic)
+    asks = topic.asks or bool(_predicate(reading))
+    if subject and _named(subject, vocabulary) and subject.lower() not in (s.lower() for s in topic.subjects):
+        # "could that be psychosis?": what it names is what a later pronoun means
+        return Turn(text, text, False, Context(Topic(subject, about, asks, topic.subjects)))
+    return Turn(text, text, False, Context(Topic(topic.subject, about, asks, topic.others)))
 
 
 def rewrite(question: str, core: str, topic: Topic) -> tuple[str, str]:
@@ -270,6 +296,20 @@ def _added_phrase(core: str) -> bool:
     """A short phrase led by a preposition, with no pronoun in it: "in kids?", "for teenagers specifically?"."""
     words = _words(core)
     return bool(words) and words[0] in PREPOSITIONS and len(words) <= 5 and not _points_back(core)
+
+
+def _after_changed_topic(question: str) -> str | None:
+    """What follows "different question: ...", "unrelated, but ...", "new q - ...", where the person
+    starts over; None without such words."""
+    text = _after_filler(question)
+    found = _NEW_TOPIC.match(text.lower())
+    return text[found.end() :] if found else None
+
+
+def _named(subject: str, vocabulary: Vocabulary) -> bool:
+    """Whether every word of a subject is a word of a corpus name ("psychosis"; not "families")."""
+    named = {word for name in vocabulary.names if vocabulary.specific(name) for word in name.split()}
+    return all(word in named for word in _words(subject))
 
 
 def _plural(subject: str) -> bool:

@@ -109,11 +109,12 @@ class Vocabulary:
         return frozenset(tokenize(" ".join(self.words)))
 
     def specific(self, name: str) -> bool:
-        """Whether a name picks out a topic: a document's name, or a word most documents do not use."""
+        """Whether a name picks out a topic: a document's name, or a word most documents do not use
+        (a number is not one: "5" of "5 action steps" names nothing)."""
         if name in self.titles:
             return True
         return any(
-            word not in STOP_WORDS and word not in CATEGORY_NOUNS and self.spread.get(word, 0) <= self.documents / 2
+            word not in STOP_WORDS and word not in CATEGORY_NOUNS and self.spread.get(word, 0) <= self.documents / 2 and not word.isdigit()
             for word in name.split()
         )
 

@@ -72,6 +72,45 @@ def test_a_question_with_its_own_focus_starts_a_new_topic(session, before, switc
     assert turns[2].read_as is not None and turns[1].context.topic.subject in turns[2].read_as
 
 
+@pytest.mark.parametrize(
+    "before, switch",
+    [
+        ("what is bipolar disorder", "different question - where can i find help paying for care"),
+        ("how is ocd treated?", "unrelated but how do i find a therapist"),
+        ("what is seasonal affective disorder", "on another note, how do clinical trials work?"),
+    ],
+)
+def test_a_turn_that_says_it_changes_the_subject_does_not_inherit(session, before, switch):
+    assert converse(session, before, switch)[1].read_as is None
+    (fragment,) = converse(session, before, "new question: what about in adults?")[1:]
+    assert fragment.fragment  # the person dropped the topic, and the turn names nothing
+
+
+def test_a_follow_up_that_names_a_condition_makes_it_the_topic(session):
+    turns = converse(session, "my grandmother sees things that aren't there", "is that psychosis?", "what causes it?")
+    assert turns[1].read_as is not None
+    assert turns[2].read_as == "what causes psychosis?"
+
+
+@pytest.mark.parametrize(
+    "before, follow_up, read_as",
+    [
+        ("how is bulimia treated?", "how about for anorexia?", "how is anorexia treated?"),  # a narrow word, not a focus
+        ("what are the symptoms of panic disorder", "what about for agoraphobia", "what are the symptoms of agoraphobia"),
+    ],
+)
+def test_a_lead_and_a_new_name_ask_the_same_question_of_it(session, before, follow_up, read_as):
+    assert converse(session, before, follow_up)[1].read_as == read_as
+
+
+def test_a_number_is_not_a_topic(session):
+    """A corpus title may start with a number ("5 Action Steps ..."); a number in a question names nothing."""
+    question = "we adopted our son 5 months ago and he won't talk to anyone"
+    assert read_question(question, session.searcher.vocabulary).focus.names == ()
+    (first, follow_up) = converse(session, question, "what should we do")
+    assert first.context.topic.subject != "5" and not follow_up.read_as.startswith("5")
+
+
 @pytest.mark.parametrize("fragment", ["how is it treated?", "what about side effects?", "and for kids?", "is it genetic", "side effects?", "why is that?", "what are the side effects of them"])
 def test_a_fragment_with_nothing_to_lean_on_is_refused(session, fragment):
     (turn,) = converse(session, fragment)
