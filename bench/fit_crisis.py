@@ -178,8 +178,9 @@ def export(model: Head, encode: Encoding, target: Path, probes: list[str]) -> fl
             model, encode(probes[:2]), str(fp32), input_names=names, output_names=["logits"],
             dynamic_axes={**{n: {0: "batch", 1: "tokens"} for n in names}, "logits": {0: "batch"}}, opset_version=17, dynamo=False,
         )
-        # Per-channel int8 weights; the head stays in float: its few weights decide the logit.
-        head = [node.name for node in onnx.load(str(fp32)).graph.node if node.op_type in ("Gemm", "MatMul") and "out" in "".join(node.input)]
+        # Per-channel int8 weights; the head (the `out` layer) stays in float: its few weights decide the
+        # logit. (Matching "out" anywhere in a node's inputs also kept every "..._output_0" MatMul in float.)
+        head = [node.name for node in onnx.load(str(fp32)).graph.node if node.op_type in ("Gemm", "MatMul") and any(i.startswith("out.") for i in node.input)]
         quantize_dynamic(str(fp32), str(target), weight_type=QuantType.QInt8, per_channel=True, nodes_to_exclude=head)
     session = onnxruntime.InferenceSession(str(target), providers=["CPUExecutionProvider"])
     ids, mask, types = encode(probes)

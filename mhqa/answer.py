@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .crisis import CrisisCheck
-from .policy import Evidence, answers, refusal_reason
+from .policy import CRISIS_STATEMENT, Evidence, answers, crisis_statement, refusal_reason
 from .retrieve import Hits, Passage, Sentence
 
 REFUSAL = "The vetted sources do not answer this question."
@@ -101,14 +101,16 @@ def compose(
     At most `max_citations` sources: a sentence that would need another is left out.
     `resources` are the crisis lines, kept on the answer when `crisis` says so.
     """
-    answer = _with_crisis(_compose(question, evidence, hits, threshold, crisis.crisis, max_citations), crisis, resources)
+    answer = _with_crisis(_compose(question, evidence, hits, threshold, crisis, max_citations), crisis, resources)
     answer.ranked = list(dict.fromkeys([(c.source, c.page) for c in answer.citations] + _passage_pages(hits)))
     return answer
 
 
 def fragment_refusal(question: str, threshold: float, crisis: CrisisCheck, resources: tuple[str, ...] = ()) -> Answer:
-    """The refusal of a question that leans on an earlier one when there is none: nothing is looked up."""
-    return _with_crisis(Answer(question, REFUSED, None, FRAGMENT_REASON, 0.0, threshold, crisis.crisis, []), crisis, resources)
+    """The refusal of a question that leans on an earlier one when there is none: nothing is looked up.
+    A message about the writer's own danger is not asked what it means (policy.crisis_statement)."""
+    reason = CRISIS_STATEMENT if crisis_statement(crisis.kind, question) else FRAGMENT_REASON
+    return _with_crisis(Answer(question, REFUSED, None, reason, 0.0, threshold, crisis.crisis, []), crisis, resources)
 
 
 def _with_crisis(answer: Answer, crisis: CrisisCheck, resources: tuple[str, ...]) -> Answer:
@@ -132,8 +134,8 @@ def _passage_pages(hits: Hits) -> list[tuple[str, int]]:
     return [(p.file, best[p.id].page if p.id in best else p.page) for p in hits.passages]
 
 
-def _compose(question: str, evidence: Evidence, hits: Hits, threshold: float, crisis: bool, max_citations: int) -> Answer:
-    if answers(evidence, threshold):
+def _compose(question: str, evidence: Evidence, hits: Hits, threshold: float, crisis: CrisisCheck, max_citations: int) -> Answer:
+    if answers(evidence, threshold, crisis.kind, question):
         citations: dict[tuple[str, int], Citation] = {}
         quoted: dict[tuple[str, int], list[Sentence]] = {}
         sentences: list[tuple[str, int]] = []
@@ -151,9 +153,9 @@ def _compose(question: str, evidence: Evidence, hits: Hits, threshold: float, cr
             citation.quote = _join(s.text for s in quoted[key])
             citation.context = _context(quoted[key][0].passage, citation.page, quoted[key])
         text = _join(f"{quoted_text} [{n}]" for quoted_text, n in sentences)
-        return Answer(question, ANSWERED, text, None, evidence.score, threshold, crisis, list(citations.values()), signals=evidence.signals, sentences=sentences)
+        return Answer(question, ANSWERED, text, None, evidence.score, threshold, crisis.crisis, list(citations.values()), signals=evidence.signals, sentences=sentences)
     return Answer(
-        question, REFUSED, None, refusal_reason(evidence, hits, threshold), evidence.score, threshold, crisis,
+        question, REFUSED, None, refusal_reason(evidence, hits, threshold, crisis.kind), evidence.score, threshold, crisis.crisis,
         closest(hits, min(3, max_citations)), signals=evidence.signals,
     )
 

@@ -24,6 +24,7 @@ sentence that leans on the one before it ("However, ...",
 from __future__ import annotations
 
 import re
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -31,7 +32,10 @@ from .chunk import LIST
 from .focus import extraposed_it, states_focus, supports
 from .lexical import term_share, tokenize
 from .policy import Evidence, judge
+from .reader import pair_text
 from .retrieve import Hits, Sentence, in_context
+
+Read = Callable[[str, list[str]], Sequence[float]]  # (question, pair texts) -> P(answers) of each
 
 MMR_LAMBDA = 0.75
 TERM_BONUS = 0.15
@@ -110,8 +114,8 @@ def _normalised(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
 
 
-def select_sentences(hits: Hits, max_sentences: int, word_budget: int = WORD_BUDGET) -> list[Sentence]:
-    """The few sentences that best answer, best first then in document order, without repeats (module doc)."""
+def rank_candidates(hits: Hits) -> list[tuple[float, Sentence]]:
+    """The sentences that can answer, with their relevance, best first (module doc: Candidates, Rank)."""
     reading = hits.reading
     expected = reading.asks
     terms, predicate = set(reading.terms), set(reading.predicate)
@@ -135,9 +139,16 @@ def select_sentences(hits: Hits, max_sentences: int, word_budget: int = WORD_BUD
             relevance -= FOCUS_PENALTY
         relevance -= READING_TIE * reading_grade(sentence.text)
         candidates.append((relevance, sentence))
+    candidates.sort(key=lambda pair: -pair[0])
+    return candidates
+
+
+def select_sentences(hits: Hits, max_sentences: int, word_budget: int = WORD_BUDGET) -> list[Sentence]:
+    """The few sentences that best answer, best first then in document order, without repeats (module doc)."""
+    candidates = rank_candidates(hits)
+    expected = hits.reading.asks
     if not candidates:
         return []
-    candidates.sort(key=lambda pair: -pair[0])
     best_score = candidates[0][0]
     first_page = _page(candidates[0][1])
     chosen: list[tuple[float, Sentence]] = [candidates[0]]
@@ -251,8 +262,11 @@ def _complete_introductions(chosen: list[Sentence], hits: Hits, word_budget: int
     return out
 
 
-def assess(hits: Hits, max_sentences: int) -> Evidence:
-    """Choose the answer sentences and score them (policy.py)."""
+def assess(hits: Hits, max_sentences: int, read: Read | None = None) -> Evidence:
+    """Choose the answer sentences and score them (policy.py). `read` is the reader (reader.py):
+    its highest probability that a chosen sentence answers is one of the policy's signals
+    (without it, as in tests of sentence choice, the score is not the policy's)."""
     sentences = select_sentences(hits, max_sentences)
-    score, signals = judge(hits, sentences)
+    reading = float(np.max(read(hits.question, [pair_text(s.passage.title, s.passage.section, s.text) for s in sentences]))) if read and sentences else 0.0
+    score, signals = judge(hits, sentences, reading)
     return Evidence(sentences, score, signals, hits.reading.asks)

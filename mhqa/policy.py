@@ -14,6 +14,8 @@ Signals (each 0..1 unless said), from the hits and the chosen sentences:
   uncovered       1 when the chosen sentences share none of the question's terms
   type_gap        1 when the question asks for a dose, percentage, number, duration, age,
                   frequency, cost, name, person or ranking and no chosen sentence states one
+  reader          the reader's (reader.py) highest probability that a chosen sentence answers
+                  the question: MiniLM reading the question and the sentence together
   unaccounted     for the rare words the corpus never uses ("schema" in "schema therapy"): how
                   much closer the chosen sentences come to the question once the word is dropped
                   (over 0.1 counts 1), times the word's rarity; the largest. The embedding places a
@@ -30,12 +32,14 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .conversation import QUESTION_WORDS
 from .focus import FACT_WORDS, states_focus, supports
 from .language import RESOURCES
 from .lexical import term_share
@@ -55,7 +59,11 @@ class Evidence:
     score: float = 0.0
     signals: dict[str, float] = field(default_factory=dict)
     expected: str | None = None  # the kind of fact the question asks for, if any
-SIGNALS = ("best", "weak", "passage", "agreement", "unknown", "missing_focus", "focus_unstated", "uncovered", "type_gap", "unaccounted")
+SIGNALS = ("best", "weak", "passage", "agreement", "unknown", "missing_focus", "focus_unstated", "uncovered", "type_gap", "unaccounted", "reader")
+# Signals that can only count against an answer (bench/fit_evidence.py keeps their weights at or
+# below zero, the others at or above): fitted freely on one set, "unknown" came out positive, which
+# would make a word the corpus never uses a reason to answer.
+PENALTIES = frozenset({"weak", "unknown", "missing_focus", "focus_unstated", "uncovered", "type_gap", "unaccounted"})
 WEAK_BELOW = 0.6
 UNACCOUNTED_FULL = 0.1  # a similarity gain this large from dropping a word counts fully
 MENTION_RARITY = 0.3  # unknown words at least this rare are named in a refusal's reason
@@ -74,7 +82,7 @@ def fitted() -> Fitted:
     return Fitted(data["weights"], float(data["threshold"]), data.get("provenance", {}))
 
 
-def signals(hits: "Hits", sentences: "list[Sentence]") -> dict[str, float]:
+def signals(hits: "Hits", sentences: "list[Sentence]", reader: float = 0.0) -> dict[str, float]:
     reading = hits.reading
     content = len(reading.words)
     chosen_text = " ".join(s.text for s in sentences)
@@ -92,6 +100,7 @@ def signals(hits: "Hits", sentences: "list[Sentence]") -> dict[str, float]:
         "uncovered": 1.0 if coverage == 0.0 else 0.0,
         "type_gap": 1.0 if reading.asks and not supports(reading.asks, chosen_text, reading.search) else 0.0,
         "unaccounted": max(unaccounted(hits, sentences).values(), default=0.0),
+        "reader": reader,
     }
 
 
@@ -116,18 +125,41 @@ def score(values: dict[str, float], weights: dict[str, float] | None = None) -> 
     return 1.0 / (1.0 + math.exp(-z))
 
 
-def judge(hits: "Hits", sentences: "list[Sentence]") -> tuple[float, dict[str, float]]:
-    """The evidence score of the chosen sentences (0 when there are none) and its signals."""
-    values = signals(hits, sentences)
+def judge(hits: "Hits", sentences: "list[Sentence]", reader: float = 0.0) -> tuple[float, dict[str, float]]:
+    """The evidence score of the chosen sentences (0 when there are none) and its signals;
+    `reader`: the reader's highest probability for them (reader.py)."""
+    values = signals(hits, sentences, reader)
     return (score(values) if sentences else 0.0), values
 
 
-def answers(evidence: "Evidence", threshold: float) -> bool:
-    """The rule: answer when there is a sentence to quote and the evidence reaches the threshold."""
+def answers(evidence: "Evidence", threshold: float, crisis_kind: str | None = None, question: str = "") -> bool:
+    """The rule: answer when there is a sentence to quote and the evidence reaches the threshold; but
+    not a person's message about their own danger that asks nothing (`crisis_kind` "self",
+    crisis.py). "I want to kill myself" is no question for the brochures: quoting the warning signs
+    of suicide back (the reader finds them close) would answer the person with a checklist, so the
+    crisis resources stand alone. "My son says he wants to kill himself" is answered: the steps to
+    help someone are for the parent."""
+    if crisis_statement(crisis_kind, question):
+        return False
     return bool(evidence.sentences) and evidence.score >= threshold
 
 
-def refusal_reason(evidence: "Evidence", hits: "Hits", threshold: float) -> str:
+def crisis_statement(crisis_kind: str | None, question: str) -> bool:
+    return crisis_kind == "self" and not asks_something(question)
+
+
+def asks_something(message: str) -> bool:
+    """A question mark, or a clause that opens with a question word ("..., what can i do")."""
+    clauses = re.split(r"[.,;:!\n]+|\s[-–—]+\s|\b(?:and|but|so)\b", message.lower())
+    return "?" in message or any(clause.split()[:1] and clause.split()[0] in QUESTION_WORDS for clause in clauses)
+
+
+CRISIS_STATEMENT = "the message speaks of the writer's own danger and asks nothing the sources could answer: the crisis lines above are the answer"
+
+
+def refusal_reason(evidence: "Evidence", hits: "Hits", threshold: float, crisis_kind: str | None = None) -> str:
+    if crisis_statement(crisis_kind, hits.question):
+        return CRISIS_STATEMENT
     reasons = [f"evidence {evidence.score:.2f} is below the threshold {threshold:.2f}"]
     reading = hits.reading
     focus = reading.focus

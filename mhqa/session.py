@@ -1,7 +1,8 @@
 """A question session: the index, the encoder and the BM25 arrays, opened once and asked many times.
 
 `ask`, `faq`, `eval` and `chat` all go through Session.ask, so a question takes
-the same path everywhere: clean -> crisis check -> hits -> evidence -> answer.
+the same path everywhere: clean -> crisis check -> hits -> evidence (read by the reader,
+reader.py) -> answer.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from .focus import read_question
 from .indexer import Progress, run_index
 from .model import describe_model
 from .policy import fitted
+from .reader import Reader
 from .register import SourceFacts, source_facts
 from .retrieve import Searcher, lexical_index, page_text
 from .settings import Settings, bundled_model_path, check_writable
@@ -35,12 +37,19 @@ MIN_PASSAGES = 6  # passages read for sentences, whatever --top-k says
 
 class Session:
     def __init__(
-        self, settings: Settings, generation: Generation, searcher: Searcher, crisis: CrisisDetector, indexed: bool = False
+        self,
+        settings: Settings,
+        generation: Generation,
+        searcher: Searcher,
+        crisis: CrisisDetector,
+        reader: Reader | None,
+        indexed: bool = False,
     ):
         self.settings = settings
         self.generation = generation
         self.searcher = searcher
         self.crisis = crisis
+        self.reader = reader  # None only while bench/fit_reader.py fits it
         self.resources = resources_for(settings.crisis_region, settings.crisis_lines, settings.crisis_emergency).text()
         self.indexed = indexed  # this process built the index before opening it (so it wrote to disk)
         self.threshold = fitted().threshold if settings.min_evidence is None else settings.min_evidence
@@ -72,7 +81,7 @@ class Session:
         else:
             passages = max(self.settings.top_k, MIN_PASSAGES)
             hits = self.searcher.search(turn.text, passages=passages, reading=None if turn.read_as else reading)
-            evidence = assess(hits, max_sentences or self.settings.max_sentences)
+            evidence = assess(hits, max_sentences or self.settings.max_sentences, self.reader.probabilities if self.reader else None)
             answer = compose(question, evidence, hits, threshold, crisis, self.resources, max_citations=self.settings.top_k)
         answer.read_as = turn.read_as
         self._cite_sources(answer)
@@ -111,9 +120,10 @@ class Session:
         self.close()
 
 
-def open_session(settings: Settings, progress: Progress | None = None, build: bool = True) -> Session:
+def open_session(settings: Settings, progress: Progress | None = None, build: bool = True, read: bool = True) -> Session:
     """Open the current index for questions, building it first if an embedded index does not exist yet
-    (unless `build` is False: then a missing index is an IndexUnavailable error)."""
+    (unless `build` is False: then a missing index is an IndexUnavailable error). `read` False: without
+    the reader, for bench/fit_reader.py only (the evidence score is then not the policy's)."""
     if settings.log_file:
         check_writable(settings.log_file, "the question log")
     index = Index(settings)
@@ -123,6 +133,7 @@ def open_session(settings: Settings, progress: Progress | None = None, build: bo
             progress.note(f"No index at {settings.index} yet: indexing {settings.corpus} first.")
         run_index(settings, progress)
     crisis = Background(_crisis_detector)  # with Chroma, on a thread while the encoder loads here
+    reader = Background(_reader if read else lambda: None)  # likewise
     generation = index.open()
     try:
         model = describe_model(settings.model_path, settings.cache)
@@ -134,11 +145,11 @@ def open_session(settings: Settings, progress: Progress | None = None, build: bo
             )
         encoder = load_encoder(model, settings.cache, progress.note if progress else None, precision=settings.query_encoder)
         searcher = Searcher(generation, encoder, *lexical_index(generation))
-        return Session(settings, generation, searcher, crisis(), indexed)
+        return Session(settings, generation, searcher, crisis(), reader(), indexed)
     except BaseException:
         # Let the loading threads finish first: a process that exits while onnxruntime is
         # loading on a daemon thread aborts ("terminate called without an active exception").
-        for pending in (crisis, lambda: generation.collection(CHUNKS)):
+        for pending in (crisis, reader, lambda: generation.collection(CHUNKS)):
             with contextlib.suppress(BaseException):
                 pending()
         generation.close()
@@ -147,6 +158,10 @@ def open_session(settings: Settings, progress: Progress | None = None, build: bo
 
 def _crisis_detector() -> CrisisDetector:
     return CrisisDetector(Classifier(bundled_model_path() / "tokenizer.json"))
+
+
+def _reader() -> Reader:
+    return Reader(bundled_model_path() / "tokenizer.json")
 
 
 def _log(path: Path, answer: Answer) -> None:

@@ -136,6 +136,20 @@ def test_crisis_resources_come_first(mhqa, corpus_index, question):
     assert obj["language"] == "en"
 
 
+def test_a_message_about_the_writers_own_danger_that_asks_nothing_gets_the_resources_alone(session):
+    """Written for this test. The brochures' warning signs are close to such a message; quoting them back is no answer."""
+    from mhqa.policy import CRISIS_STATEMENT
+
+    for message in ("I want to kill myself", "i can't stop thinking about ending it all tonight"):
+        answer = session.ask(message)
+        assert answer.crisis and answer.crisis_kind == "self" and answer.resources
+        assert answer.status == "refused" and answer.reason == CRISIS_STATEMENT and answer.answer is None
+    asked = session.ask("i keep thinking about ending my life. is that depression?")
+    assert asked.crisis and asked.reason != CRISIS_STATEMENT  # it asks: the policy decides as for any question
+    other = session.ask("my son says he wants to kill himself")
+    assert other.crisis and other.reason != CRISIS_STATEMENT  # another person at risk: the steps to help are for the parent
+
+
 @pytest.mark.parametrize(
     "question, kind",
     [
