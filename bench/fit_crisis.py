@@ -128,12 +128,17 @@ def train(data: list[tuple[str, int, int]], encode: Encoding, epochs: int, rate:
             loss = torch.nn.functional.binary_cross_entropy_with_logits(logits[:, 0], labels, pos_weight=weight)
             if (kinds >= 0).any():
                 loss = loss + 0.5 * torch.nn.functional.cross_entropy(logits[kinds >= 0, 1:], kinds[kinds >= 0])
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            schedule.step()
+            learn(optimiser, schedule, loss)
         print(f"epoch {epoch + 1}/{epochs} done at {time.perf_counter() - started:.0f} s", flush=True)
     return model.eval()
+
+
+def learn(optimiser, schedule, loss) -> None:
+    """One step: the gradient of `loss`, the optimiser's step, the learning rate's next value."""
+    optimiser.zero_grad()
+    loss.backward()
+    optimiser.step()
+    schedule.step()
 
 
 @torch.no_grad()

@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from fit_crisis import batches, export
+from fit_crisis import batches, export, learn
 
 from mhqa import reader as reading
 from mhqa.evaluate import load_dataset
@@ -141,11 +141,7 @@ def train(rows: list[tuple[str, str, int]], encode: PairEncoding, epochs: int, r
     for epoch in range(epochs):
         for chosen in batches(data, batch, rng):
             logits = model(*encode([pair for _, pair, _ in chosen]))[:, 0]
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, torch.tensor([float(label) for _, _, label in chosen]))
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            schedule.step()
+            learn(optimiser, schedule, torch.nn.functional.binary_cross_entropy_with_logits(logits, torch.tensor([float(label) for _, _, label in chosen])))
         print(f"epoch {epoch + 1}/{epochs} done at {time.perf_counter() - started:.0f} s", flush=True)
     return model.eval()
 

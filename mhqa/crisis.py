@@ -35,8 +35,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import ModelUnavailable
 from .language import RESOURCES, detect_language, english_zipf, fold, is_common_english
+from .model import small_session
 
 KINDS = ("self", "other_person", "harm_to_others", "medical", "unclear")
 CLASSIFIER_FILE = RESOURCES / "crisis-classifier.onnx"
@@ -279,23 +279,12 @@ class Classifier:
     """
 
     def __init__(self, tokenizer_file: Path, path: Path = CLASSIFIER_FILE, meta: Path = CLASSIFIER_META):
-        import onnxruntime
         from tokenizers import Tokenizer
 
         info = json.loads(meta.read_text(encoding="utf-8"))
         self.threshold = float(info["threshold"])
         self.kinds = tuple(info["kinds"])
-        options = onnxruntime.SessionOptions()
-        # Basic graph fusions only: the full set costs 40 ms more to load (of a one-second answer)
-        # and gains nothing measurable on a few short sentences (bench/crisis_latency.py).
-        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
-        options.intra_op_num_threads = 1  # a sentence or two: too little work to share (see embed.py)
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        try:
-            self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception as exc:
-            raise ModelUnavailable(f"cannot load the crisis classifier {path}: {exc}") from None
+        self._session = small_session(path, "the crisis classifier")
         self._tokenizer = Tokenizer.from_file(str(tokenizer_file))  # the base model's: the classifier is MiniLM
         self._tokenizer.enable_truncation(max_length=int(info["max_tokens"]))
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")

@@ -138,3 +138,21 @@ def dictionary_words(model: ModelInfo) -> frozenset[str]:
     """Whole words in the tokenizer's vocabulary: the dictionary for repairing split words."""
     vocab = json.loads((model.path / "tokenizer.json").read_text())["model"]["vocab"]
     return frozenset(word for word in vocab if word.isalpha())
+
+
+def small_session(path: Path, what: str):
+    """An onnxruntime session for a classifier that reads a few short texts a question (the crisis
+    classifier, the reader): one thread, basic graph fusions only (the full set costs 40 ms more to
+    load, of a one-second answer, and gains nothing measurable on a few sentences:
+    bench/crisis_latency.py). `what` names it in the error."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    options.intra_op_num_threads = 1  # too little work to share (see embed.py)
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    try:
+        return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:
+        raise ModelUnavailable(f"cannot load {what} {path}: {exc}") from None

@@ -22,8 +22,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import ModelUnavailable
 from .language import RESOURCES
+from .model import small_session
 
 READER_FILE = RESOURCES / "reader.onnx"
 READER_META = RESOURCES / "reader.json"
@@ -38,19 +38,10 @@ class Reader:
     """The fine-tuned cross-encoder (int8 ONNX); reader.json holds its token limit and provenance."""
 
     def __init__(self, tokenizer_file: Path, path: Path = READER_FILE, meta: Path = READER_META):
-        import onnxruntime
         from tokenizers import Tokenizer
 
         info = json.loads(meta.read_text(encoding="utf-8"))
-        options = onnxruntime.SessionOptions()
-        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC  # as the crisis classifier
-        options.intra_op_num_threads = 1  # a few short pairs: too little work to share
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        try:
-            self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception as exc:
-            raise ModelUnavailable(f"cannot load the reader {path}: {exc}") from None
+        self._session = small_session(path, "the reader")
         self._tokenizer = Tokenizer.from_file(str(tokenizer_file))  # the base model's: the reader is MiniLM
         self._tokenizer.enable_truncation(max_length=int(info["max_tokens"]))
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
