@@ -140,16 +140,16 @@ def dictionary_words(model: ModelInfo) -> frozenset[str]:
     return frozenset(word for word in vocab if word.isalpha())
 
 
-def small_session(path: Path, what: str):
+def small_session(path: Path, what: str, threads: int = 1):
     """An onnxruntime session for a classifier that reads a few short texts a question (the crisis
-    classifier, the reader): one thread, basic graph fusions only (the full set costs 40 ms more to
-    load, of a one-second answer, and gains nothing measurable on a few sentences:
-    bench/crisis_latency.py). `what` names it in the error."""
+    classifier, the reader): basic graph fusions only (the full set costs 40 ms more to load, of a
+    one-second answer, and gains nothing measurable on a few sentences: bench/crisis_latency.py).
+    `threads`: one unless the caller's work is long enough to share. `what` names it in the error."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
-    options.intra_op_num_threads = 1  # too little work to share (see embed.py)
+    options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
     try:

