@@ -42,7 +42,7 @@ def test_core_set_is_big_enough_and_held_out(labelled):
 
 def test_answerable_core_questions_are_answered(session, labelled):
     """The policy is fitted on other questions, and a held-out question can fall just short of the
-    threshold ("What is lithium used for in bipolar disorder?": 0.71 against 0.7092): at most one in
+    threshold ("What is lithium used for in bipolar disorder?": 0.705 against 0.709): at most one in
     ten of the core answerable questions may be refused. Each answered one is checked below."""
     refused = [(row["question"], answer.reason) for row in core(labelled, True) if (answer := session.ask(row["question"])).status != "answered"]
     assert len(refused) <= 0.1 * CORE_ANSWERABLE, refused
