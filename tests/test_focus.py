@@ -142,6 +142,7 @@ FROZEN_QUALITY = {  # committed before the code they measure changed; never read
     "holdout3.jsonl": "35e34592ee2b24e3d9b13553dac2293380806c46ad230450386119c77fb6586c",
     "holdout4.jsonl": "fd473add191529fa5825b76b1f7f745fa9fba0d883b0b5e2160cd89ce08ab0d1",
     "holdout5.jsonl": "43d80aac94103c50d3037d7a560986b28b1b8c656442ae47c8ff81d17fdd05d1",
+    "holdout6.jsonl": "216ff5bc5190acce5a411513267f8c99e508b4330038adcddefa8a9a9c1283a6",
 }
 
 
