@@ -226,14 +226,20 @@ def _asks_itself(core: str) -> bool:
     return bool(words) and words[0] in QUESTION_WORDS
 
 
+def asks_something(message: str) -> bool:
+    """A question mark, or a clause that opens with a question word ("..., what can i do"): the
+    message asks, rather than only tells (policy.crisis_statement)."""
+    clauses = re.split(r"[.,;:!\n]+|\s[-–—]+\s|\b(?:and|but|so)\b", message.lower())
+    return "?" in message or any(_words(clause)[:1] and _words(clause)[0] in QUESTION_WORDS for clause in clauses)
+
+
 def _own_focus(question: str, reading: Reading, vocabulary: Vocabulary) -> bool:
     """A focus the corpus names, or a name it lacks; a rare word standing in for a focus
     ("accommodations") is one only when no pronoun points back ("... for it?")."""
     focus = reading.focus
     if focus.missing:
         return True
-    named = set(vocabulary.names).union(*map(set, vocabulary.synonyms))
-    return any(name in named for name in focus.names) or (bool(focus.names) and not _points_back(question))
+    return any(name in vocabulary.every_name for name in focus.names) or (bool(focus.names) and not _points_back(question))
 
 
 def _predicate(reading: Reading) -> set[str]:
@@ -277,7 +283,7 @@ def _tells_its_own(question: str, reading: Reading, vocabulary: Vocabulary) -> b
         return True
     if first == len(words) or words[first] not in PLURAL_PRONOUNS:
         return False
-    named = TREATMENT_NOUNS.union(*(name.split() for name in vocabulary.names))
+    named = TREATMENT_NOUNS | vocabulary.name_words
     reads = {w.typed: [part for r in w.reads for part in r.split()] for w in reading.words}
     return any(_plural(part) and part in named for word in words[:first] for part in reads.get(word, ()))
 
@@ -308,8 +314,7 @@ def _after_changed_topic(question: str) -> str | None:
 
 def _named(subject: str, vocabulary: Vocabulary) -> bool:
     """Whether every word of a subject is a word of a corpus name ("psychosis"; not "families")."""
-    named = {word for name in vocabulary.names if vocabulary.specific(name) for word in name.split()}
-    return all(word in named for word in _words(subject))
+    return all(word in vocabulary.topic_words for word in _words(subject))
 
 
 def _plural(subject: str) -> bool:

@@ -291,7 +291,7 @@ def mention(question: str, vocabulary: Vocabulary) -> str | None:
     None when the question has no such word.
     """
     sequence = [w for w in _read_sequence(question.replace("’", "'"), vocabulary) if not w.typed.isdigit()]
-    named = {word for name in vocabulary.names for word in name.split()}
+    named = vocabulary.name_words
     parts = [[p for r in w.reads for p in r.split()] for w in sequence]
     narrow = [
         w.known and not _is_stop(w) and all(vocabulary.spread.get(p, vocabulary.documents) <= vocabulary.documents / 4 for p in ps)

@@ -32,14 +32,13 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .conversation import QUESTION_WORDS
+from .conversation import asks_something
 from .focus import FACT_WORDS, states_focus, supports
 from .language import RESOURCES
 from .lexical import term_share
@@ -146,12 +145,6 @@ def answers(evidence: "Evidence", threshold: float, crisis_kind: str | None = No
 
 def crisis_statement(crisis_kind: str | None, question: str) -> bool:
     return crisis_kind == "self" and not asks_something(question)
-
-
-def asks_something(message: str) -> bool:
-    """A question mark, or a clause that opens with a question word ("..., what can i do")."""
-    clauses = re.split(r"[.,;:!\n]+|\s[-–—]+\s|\b(?:and|but|so)\b", message.lower())
-    return "?" in message or any(clause.split()[:1] and clause.split()[0] in QUESTION_WORDS for clause in clauses)
 
 
 CRISIS_STATEMENT = "the message speaks of the writer's own danger and asks nothing the sources could answer: the crisis lines above are the answer"

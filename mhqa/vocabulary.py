@@ -108,6 +108,22 @@ class Vocabulary:
     def stems(self) -> frozenset[str]:
         return frozenset(tokenize(" ".join(self.words)))
 
+    # Read on every question and chat turn (focus.py, conversation.py): built once per session.
+    @cached_property
+    def every_name(self) -> frozenset[str]:
+        """The names and every synonym the corpus gives for one."""
+        return frozenset(self.names).union(*map(set, self.synonyms))
+
+    @cached_property
+    def name_words(self) -> frozenset[str]:
+        """The words of the names ("panic", "attacks")."""
+        return frozenset(word for name in self.names for word in name.split())
+
+    @cached_property
+    def topic_words(self) -> frozenset[str]:
+        """The words of the names that pick out a topic (specific): "psychosis", not "5"."""
+        return frozenset(word for name in self.names if self.specific(name) for word in name.split())
+
     def specific(self, name: str) -> bool:
         """Whether a name picks out a topic: a document's name, or a word most documents do not use
         (a number is not one: "5" of "5 action steps" names nothing)."""
