@@ -38,8 +38,9 @@ A question that *points back* with no topic and nothing named is a *fragment*: a
 nor one after the person's own account, "my son keeps lying, is it a phase?") or an
 ellipsis ("and in kids?", "what about side effects?", "side effects?"). It is refused with
 a prompt for what is meant (answer.FRAGMENT_PROMPT), in `ask` as in `chat`. A message that
-raised the crisis resources is read as typed (never rewritten: it is not a question about
-the topic), and is a fragment only on the same terms.
+raised the crisis resources and asks nothing is read as typed (never rewritten: it is not a
+question about the topic), and is a fragment only on the same terms; one that asks something is
+read like any other turn, after the resources.
 
 Plain functions over small records: nothing is read from the index or the corpus per turn.
 """
@@ -128,9 +129,13 @@ class Turn:
 def resolve(question: str, reading: Reading, context: Context, vocabulary: Vocabulary, crisis: bool = False) -> Turn:
     """How `question` (its reading by focus.read_question) is read after `context`.
 
-    `crisis`: the message raised the crisis resources. It is read as typed, never rewritten
-    (it is not a question about the topic), and refused as a fragment only on the same terms as others.
+    `crisis`: the message raised the crisis resources. If it also asks nothing, it is read as typed,
+    never rewritten (it is not a question about the topic), and refused as a fragment only on the same
+    terms as others. One that asks something is read like any other turn, the resources still first:
+    the classifier's threshold is set for recall, so it also flags everyday follow-ups ("what meds
+    help", "is it genetic? kinda scared"), and those lean on the conversation like the rest.
     """
+    crisis = crisis and not asks_something(question)
     rest = _after_changed_topic(question)
     if rest is not None and not _points_back(rest):
         # "different question: ...": the person says the conversation so far does not apply
@@ -356,16 +361,31 @@ def _subject(question: str, reading: Reading, vocabulary: Vocabulary) -> str | N
     names = reading.focus.names or reading.focus.missing
     if not names:
         return mention(question, vocabulary)
-    spans = sorted(span for name in names if (span := _find(name, question)))
+    shortened = {name: [rest for rest, long in vocabulary.clipped.items() if long == name] for name in names}
+    spans = sorted(span for name in names if (span := next(filter(None, (_find(n, question) for n in [name, *shortened[name]])), None)))
     if not spans:
         return names[0]
-    start, end = spans[0]
-    for next_start, next_end in spans[1:]:  # names joined by a preposition are one subject: "light therapy for SAD"
-        between = _words(question[end:next_start])
-        if len(between) > 1 or not set(between) <= PREPOSITIONS | {"and", "or"}:
+    first_name = spans[0]
+    other = mention(question, vocabulary)  # a narrow word joined to the name: "lithium" of "lithium for bipolar"
+    found = _find(other, question) if other else None
+    if found and not any(s <= found[0] < e for s, e in spans):
+        spans = sorted([*spans, found])
+    first = spans.index(first_name)
+    start, end = first_name
+    for next_start, next_end in reversed(spans[:first]):
+        if not _joined(question[next_end:start]):
+            break
+        start = next_start
+    for next_start, next_end in spans[first + 1 :]:  # names joined by a preposition are one subject: "light therapy for SAD"
+        if not _joined(question[end:next_start]):
             break
         end = max(end, next_end)
     return question[start:end]
+
+
+def _joined(between: str) -> bool:
+    words = _words(between)
+    return len(words) <= 1 and set(words) <= PREPOSITIONS | {"and", "or"}
 
 
 def _treatment(subject: str, vocabulary: Vocabulary) -> bool:

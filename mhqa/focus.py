@@ -18,7 +18,8 @@ carries its *rarity*: 0 for an everyday word ("mother", "70") whose absence says
 1 for a word rare in general English (a drug, a therapy, a test) whose absence says a lot.
 
 The focus is the condition, drug, therapy or test the question is about: the longest corpus
-names in it (titles, headings, defined terms, "... disorder" phrases), else its rarest known
+names in it (titles, headings, defined terms, "... disorder" phrases), then a condition's name
+as people shorten it ("social anxiety", "bipolar": Vocabulary.clipped), else its rarest known
 word if that is rare in English too (a drug: "esketamine"). A focus word the corpus never names is *missing*: an unknown word naming a kind of thing
 ("schema therapy", "narcissistic personality disorder": a word before a category noun), or an
 unknown word that is rare in English. The chat (follow-up questions) reuses this module.
@@ -248,6 +249,10 @@ def find_focus(sequence: list[Word], vocabulary: Vocabulary) -> Focus:
         if f" {name} " in covered and vocabulary.specific(name):
             found.append(name)
             covered = covered.replace(f" {name} ", " | ")
+    for rest, name in sorted(vocabulary.clipped.items(), key=lambda item: -len(item[0])):  # "social anxiety"
+        if f" {rest} " in covered and name not in found:
+            found.append(name)
+            covered = covered.replace(f" {rest} ", " | ")
     missing: list[str] = []
     weight = 0.0
     for position, word in enumerate(sequence):
@@ -263,8 +268,9 @@ def find_focus(sequence: list[Word], vocabulary: Vocabulary) -> Focus:
         ]
         rare = sorted(known, key=lambda r: min((zipf(p) for p in r.split()), default=9.0))
         found = [r for r in rare[:1] if min(zipf(p) for p in r.split()) < RARE_FOCUS_ZIPF]
-    synonyms = frozenset(s for name in found for s in vocabulary.synonyms_of(name))
-    return Focus(tuple(found), tuple(missing), weight, synonyms)
+    synonyms = {s for name in found for s in vocabulary.synonyms_of(name)}
+    synonyms.update(rest for rest, name in vocabulary.clipped.items() if name in synonyms)  # a text may say "bipolar" too
+    return Focus(tuple(found), tuple(missing), weight, frozenset(synonyms))
 
 
 def _before_category(sequence: list[Word], position: int) -> bool:

@@ -38,6 +38,9 @@ CATEGORY_NOUNS = frozenset(
     inhibitor antidepressants antidepressant antipsychotics antipsychotic stabilizers stabilizer
     test tests scale questionnaire screening""".split()
 )
+# The nouns that end a condition's name, which people often leave out ("social anxiety").
+CONDITION_NOUNS = frozenset("disorder disorders syndrome syndromes disease diseases illness illnesses depression psychosis".split())
+CLIPPED_ZIPF = 4.0  # a one-word shortened name is rarer in English than this ("bipolar" 3.6; "panic" 4.3)
 _NAME_WORD = r"[A-Za-z][A-Za-z'’/-]*"
 _CATEGORY_PHRASE = re.compile(rf"((?:{_NAME_WORD}\s+){{1,3}})({'|'.join(sorted(CATEGORY_NOUNS))})\b", re.IGNORECASE)
 _NOUN = re.compile(rf"\b(?:{'|'.join(sorted(CATEGORY_NOUNS))})\b", re.IGNORECASE)
@@ -123,6 +126,26 @@ class Vocabulary:
     def topic_words(self) -> frozenset[str]:
         """The words of the names that pick out a topic (specific): "psychosis", not "5"."""
         return frozenset(word for name in self.names if self.specific(name) for word in name.split())
+
+    @cached_property
+    def clipped(self) -> dict[str, str]:
+        """A condition's name as people shorten it, without its last noun, and the name it stands for:
+        "social anxiety" -> "social anxiety disorder", "bipolar" -> "bipolar disorder". A one-word
+        rest must be rare in English ("bipolar", not "panic", "eating" or "major", which say other
+        things too), and it must stand for one name only ("postpartum" is depression or psychosis)."""
+        found: dict[str, set[str]] = {}
+        for name in self.every_name:
+            words = name.split()
+            if len(words) < 2 or words[-1] not in CONDITION_NOUNS or not self.specific(name):
+                continue
+            rest = " ".join(words[:-1])
+            if rest in self.every_name or any(w in STOP_WORDS for w in (words[0], words[-2])):
+                continue
+            if len(words) == 2 and (zipf(rest) >= CLIPPED_ZIPF or not self.specific(rest)):
+                continue
+            found.setdefault(rest, set()).add(name)
+        # "anxiety disorder" and "anxiety disorders" are one name
+        return {rest: min(names) for rest, names in found.items() if len({n.rstrip("s") for n in names}) == 1}
 
     def specific(self, name: str) -> bool:
         """Whether a name picks out a topic: a document's name, or a word most documents do not use
