@@ -3,7 +3,8 @@
     python bench/fit_reader.py --index DIR [--epochs 2] [--report-only]
 
 Model: the bundled all-MiniLM-L6-v2 reading "question [SEP] reader.pair_text(title, section,
-sentence)", its [CLS] vector through one linear logit; binary cross-entropy, AdamW, 10% warm-up
+sentence)", the question as searched (focus.read_question: shorthand spelled out, abbreviations
+expanded), as evidence.assess gives it, its [CLS] vector through one linear logit; binary cross-entropy, AdamW, 10% warm-up
 then linear decay, batches of 16.
 
 Questions and labels. Candidates are what the evidence stage ranks best for the question
@@ -11,7 +12,7 @@ Questions and labels. Candidates are what the evidence stage ranks best for the 
 - tests/data/reader/pairs.jsonl (written blind: a question and the verbatim sentences of one
   page that answer it, or a near miss whose fact no brochure states): a candidate that matches
   an answer sentence is positive, every other candidate negative;
-- tests/data/quality/fit.jsonl and questions.jsonl:calibration (gold pages, not sentences): a
+- tests/data/quality/fit.jsonl, questions.jsonl:calibration and dev6.jsonl (gold pages, not sentences): a
   candidate on a gold page is positive (lenient: a gold page also holds sentences that do not
   answer), the others negative; every candidate of an unanswerable question is negative.
 Trained on the page-labelled questions alone (3 epochs, 16 candidates each), the reader
@@ -54,7 +55,11 @@ from mhqa.settings import bundled_model_path, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 PAIRS = ROOT / "tests/data/reader/pairs.jsonl"
-PAGE_LABELLED = [ROOT / "tests/data/quality/fit.jsonl", Path(f"{ROOT / 'tests/data/questions.jsonl'}:calibration")]
+PAGE_LABELLED = [
+    ROOT / "tests/data/quality/fit.jsonl",
+    Path(f"{ROOT / 'tests/data/questions.jsonl'}:calibration"),
+    ROOT / "tests/data/quality/dev6.jsonl",
+]
 CHECK = Path(f"{ROOT / 'tests/data/questions.jsonl'}:test")
 CANDIDATES = 10
 MAX_TOKENS = 160
@@ -84,7 +89,7 @@ def training_rows(session, limit: int | None = None) -> tuple[list[tuple[str, st
         hits = session.searcher.search(pair["question"], passages=6)
         for _, sentence in rank_candidates(hits)[:CANDIDATES]:
             positive = pair["kind"] == "answerable" and sentence.passage.file == pair["source"] and _answers(sentence.text, pair["answer"])
-            rows.append((pair["question"], _pair(sentence), int(positive)))
+            rows.append((hits.reading.search, _pair(sentence), int(positive)))
     provenance.append(_source(PAIRS, None, len(pairs)))
     for spec in PAGE_LABELLED:
         path, _, split = str(spec).partition(":")
@@ -92,7 +97,7 @@ def training_rows(session, limit: int | None = None) -> tuple[list[tuple[str, st
         for item in items:
             hits = session.searcher.search(item.question, passages=6)
             for _, sentence in rank_candidates(hits)[:CANDIDATES]:
-                rows.append((item.question, _pair(sentence), int((sentence.passage.file, sentence.page) in item.gold)))
+                rows.append((hits.reading.search, _pair(sentence), int((sentence.passage.file, sentence.page) in item.gold)))
         provenance.append(_source(Path(path), split or None, len(items)))
     return rows, provenance
 
@@ -168,7 +173,7 @@ def check(session, shipped: reading.Reader, limit: int | None = None) -> dict:
     for item in items:
         hits = session.searcher.search(item.question, passages=6)
         chosen = select_sentences(hits, session.settings.max_sentences)
-        best.append(float(shipped.probabilities(hits.question, [_pair(s) for s in chosen]).max()) if chosen else 0.0)
+        best.append(float(shipped.probabilities(hits.reading.search, [_pair(s) for s in chosen]).max()) if chosen else 0.0)
         labels.append(item.answerable)
     figures = {"file": _source(Path(path), split, len(items)), "auroc": round(auroc(best, labels), 4)}
     print(f"check ({path}:{split}, {len(items)} questions): AUROC of the best chosen-sentence probability {figures['auroc']:.3f}")

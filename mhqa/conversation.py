@@ -50,7 +50,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .focus import Reading, extraposed_it, mention, read_question
+from .focus import Reading, extraposed_it, mention, read_question, shorthand
 from .lexical import tokenize
 from .vocabulary import Vocabulary, name_words
 
@@ -232,10 +232,17 @@ def _asks_itself(core: str) -> bool:
 
 
 def asks_something(message: str) -> bool:
-    """A question mark, or a clause that opens with a question word ("..., what can i do"): the
-    message asks, rather than only tells (policy.crisis_statement)."""
-    clauses = re.split(r"[.,;:!\n]+|\s[-–—]+\s|\b(?:and|but|so)\b", message.lower())
-    return "?" in message or any(_words(clause)[:1] and _words(clause)[0] in QUESTION_WORDS for clause in clauses)
+    """A question mark, a clause that opens with a question word ("..., what can i do"), or a
+    question word, a noun and a verb inside a clause ("ok if its dmdd what meds would they try"; not
+    the told "i don't know what is wrong" or "what i should do"): the message asks, rather than only
+    tells (policy.crisis_statement)."""
+    table = shorthand()  # "wat are the signs", "hows it treated"
+    text = re.sub(r"[a-z0-9/']+", lambda word: table.get(word.group(0), word.group(0)), message.lower())
+    clauses = re.split(r"[.,;:!\n]+|\s[-–—]+\s|\b(?:and|but|so)\b", text)
+    return "?" in message or bool(_ASKING.search(text)) or any(_words(clause)[:1] and _words(clause)[0] in QUESTION_WORDS for clause in clauses)
+
+
+_ASKING = re.compile(r"\b(?:what|how|why|when|where|which|who)\s+(?!(?:to|i|you|he|she|we|they|it|that|this)\b)[a-z']+\s+(?:is|are|do|does|did|can|could|should|would|will|might)\b")
 
 
 def _own_focus(question: str, reading: Reading, vocabulary: Vocabulary) -> bool:

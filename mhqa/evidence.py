@@ -267,6 +267,8 @@ def assess(hits: Hits, max_sentences: int, read: Read | None = None) -> Evidence
     its highest probability that a chosen sentence answers is one of the policy's signals
     (without it, as in tests of sentence choice, the score is not the policy's)."""
     sentences = select_sentences(hits, max_sentences)
-    reading = float(np.max(read(hits.question, [pair_text(s.passage.title, s.passage.section, s.text) for s in sentences]))) if read and sentences else 0.0
+    # the reader reads the question as searched: shorthand spelled out, typos corrected, abbreviations expanded
+    question = hits.reading.search
+    reading = float(np.max(read(question, [pair_text(s.passage.title, s.passage.section, s.text) for s in sentences]))) if read and sentences else 0.0
     score, signals = judge(hits, sentences, reading)
     return Evidence(sentences, score, signals, hits.reading.asks)

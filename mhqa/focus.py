@@ -123,7 +123,11 @@ def read_question(question: str, vocabulary: Vocabulary) -> Reading:
     expansions: list[str] = []
     for token in dict.fromkeys(_TOKEN.findall(text.lower())):
         typed_upper = bool(re.search(rf"\b{re.escape(token.upper())}\b", text))
-        for word in _read(token, vocabulary, typed_upper):
+        read_as = token
+        if not typed_upper and token.endswith("s") and re.search(rf"\b{re.escape(token[:-1].upper())}s\b", text) and not vocabulary.knows(token):
+            read_as, typed_upper = token[:-1], True  # a plural abbreviation: "EDs", "SEs"
+        for word in _read(read_as, vocabulary, typed_upper):
+            word = replace(word, typed=token) if read_as != token else word
             if word.how in ("shorthand", "plain", "typo", "english-typo", "compound", "clipping"):
                 replacements[token] = " ".join(word.reads)
             if word.how == "abbreviation":
@@ -179,7 +183,7 @@ def _read(token: str, vocabulary: Vocabulary, typed_upper: bool = False) -> list
     if plain is not None and _known_phrase(plain, vocabulary):  # the corpus says it plainly
         return [Word(token, (plain,), True, 0.0, "plain")]
     common = zipf(token)
-    if token.isalpha() and 2 < len(token) <= 6 and (common < ACRONYM_ZIPF or typed_upper):
+    if token.isalpha() and (2 < len(token) or typed_upper) and len(token) <= 6 and (common < ACRONYM_ZIPF or typed_upper):
         long = vocabulary.expand(token, strict_only=not typed_upper and common > 0.0)
         if long:
             return [Word(token, (long,), True, 0.0, "abbreviation")]

@@ -105,6 +105,7 @@ class Vocabulary:
     spread: dict[str, int]  # word -> how many documents use it
     documents: int
     titles: list[str]  # the documents' names (lower case)
+    initialisms: dict[str, str] = field(default_factory=dict)  # initials -> the phrase they most likely stand for
     _speller: object = field(default=None, repr=False, compare=False)
 
     @cached_property
@@ -226,7 +227,8 @@ class Vocabulary:
                 return found[-1][1]
             if found:
                 return None
-        return None
+        # no name fits: a phrase of the text with those initials ("dup": "duration of untreated psychosis")
+        return self.initialisms.get(short)
 
     def _uses(self, name: str) -> int:
         """About how often the corpus uses a name: the count of its least used word."""
@@ -243,13 +245,13 @@ class Vocabulary:
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        data = {"words": self.words, "names": self.names, "synonyms": self.synonyms, "spread": self.spread, "documents": self.documents, "titles": self.titles}
+        data = {"words": self.words, "names": self.names, "synonyms": self.synonyms, "spread": self.spread, "documents": self.documents, "titles": self.titles, "initialisms": self.initialisms}
         (folder / "vocabulary.json").write_text(json.dumps(data, ensure_ascii=False))
 
     @classmethod
     def load(cls, folder: Path) -> "Vocabulary":
         data = json.loads((folder / "vocabulary.json").read_text(encoding="utf-8"))
-        return cls(data["words"], data["names"], data["synonyms"], data["spread"], data["documents"], data["titles"])
+        return cls(data["words"], data["names"], data["synonyms"], data["spread"], data["documents"], data["titles"], data["initialisms"])
 
 
 @dataclass
@@ -263,6 +265,7 @@ class VocabularyPart:
     definitions: list[list[str]]  # [long form, abbreviation] of each definition, in text order
     verbs: list[str]  # words after "to" or a modal
     called: list[list[list[str]]]  # "X (also called Y or Z)": [X's words, [Y, Z]], in text order
+    spans: dict[str, int]  # runs of 2-4 words without a stop word between ("duration of untreated psychosis") -> count
 
     def as_json(self) -> dict:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -281,6 +284,7 @@ def vocabulary_part(chunks: Iterable[tuple[str, str, str]]) -> VocabularyPart:
     definitions: list[list[str]] = []
     verbs: set[str] = set()
     called: list[list[list[str]]] = []
+    spans: dict[str, int] = {}
     for title, section, text in chunks:
         titles.add(title)
         if section:
@@ -299,6 +303,7 @@ def vocabulary_part(chunks: Iterable[tuple[str, str, str]]) -> VocabularyPart:
                 phrase = " ".join([*run[-size:], *name_words(match.group(2))])
                 phrases[phrase] = phrases.get(phrase, 0) + 1
         definitions += [[long, short] for long, short in _definitions(text)]
+        _count_spans(text, spans)
         verbs.update(re.findall(r"\b(?:to|can|may|might|will|should|could|would|must|cannot|often|usually)\s+([a-z]+)", text.lower()))
         for match in _ALSO_CALLED.finditer(text) if _CALLED.search(text) else ():
             listed = match.group(2) if match.group(0).count("(") else match.group(2).split(",")[0]
@@ -306,7 +311,59 @@ def vocabulary_part(chunks: Iterable[tuple[str, str, str]]) -> VocabularyPart:
             others = [o for o in others if o and len(o.split()) <= 4 and o.split()[0] not in STOP_WORDS]
             if others:  # the subject is named once every part is in (`combine_vocabulary`)
                 called.append([name_words(match.group(1)), others])
-    return VocabularyPart(counts, sorted(titles), sorted(sections), phrases, definitions, sorted(verbs), called)
+    return VocabularyPart(counts, sorted(titles), sorted(sections), phrases, definitions, sorted(verbs), called, spans)
+
+
+_SPAN_TOKEN = re.compile(r"[a-z]+|[^a-z\s'’/-]+")  # words, and what ends a run (numbers, punctuation)
+_SPAN_LINKS = frozenset({"of", "and"})  # inside a run, not an initial: "duration of untreated psychosis"
+MAX_INITIALS = 6
+
+
+def _count_spans(text: str, spans: dict[str, int]) -> None:
+    """Count every run of 2 to 4 words (with "of"/"and" between them) that no other stop word, number
+    or punctuation breaks: what an abbreviation the corpus never defines may stand for (Vocabulary.expand)."""
+    run: list[str] = []
+    for token in [*_SPAN_TOKEN.findall(text.lower()), "."]:
+        if token.isalpha() and len(token) > 1 and (token not in STOP_WORDS or token in _SPAN_LINKS):
+            run.append(token)
+            continue
+        for start, first in enumerate(run):
+            if first in _SPAN_LINKS:
+                continue
+            size = 0
+            for end in range(start, min(len(run), start + 2 * MAX_INITIALS)):
+                if run[end] in _SPAN_LINKS:
+                    continue
+                size += 1
+                if size >= 2:
+                    span = " ".join(run[start : end + 1])
+                    spans[span] = spans.get(span, 0) + 1
+                if size == 4:
+                    break
+        run = []
+
+
+def _initialisms(spans: dict[str, int]) -> dict[str, str]:
+    """initials -> the phrase with them that the corpus uses most, when it uses it at least twice as
+    often as the next ("bd": "bipolar disorder", 126 to 4); a phrase's plural and singular are one
+    ("eating disorders", "eating disorder")."""
+    merged: dict[str, list] = {}  # singular key -> [most used form, its count, total]
+    for span, count in spans.items():
+        key = span[:-1] if span.endswith("s") else span
+        entry = merged.setdefault(key, [span, 0, 0])
+        if count > entry[1]:
+            entry[0], entry[1] = span, count
+        entry[2] += count
+    grouped: dict[str, list[list]] = {}
+    for form, _, total in merged.values():
+        initials = "".join(word[0] for word in form.split() if word not in _SPAN_LINKS)
+        grouped.setdefault(initials, []).append([form, total])
+    out: dict[str, str] = {}
+    for initials, found in sorted(grouped.items()):
+        found.sort(key=lambda p: (-p[1], p[0]))
+        if len(found) == 1 or found[0][1] >= 2 * found[1][1]:
+            out[initials] = found[0][0]
+    return out
 
 
 def combine_vocabulary(parts: Sequence[VocabularyPart]) -> Vocabulary:
@@ -319,6 +376,7 @@ def combine_vocabulary(parts: Sequence[VocabularyPart]) -> Vocabulary:
     counts: dict[str, int] = {}
     spread: dict[str, int] = {}
     phrases: dict[str, int] = {}
+    spans: dict[str, int] = {}
     titles_found: set[str] = set()
     sections_found: set[str] = set()
     found_verbs: set[str] = set()
@@ -335,6 +393,8 @@ def combine_vocabulary(parts: Sequence[VocabularyPart]) -> Vocabulary:
             spread[word] = spread.get(word, 0) + 1
         for phrase, count in part.phrases.items():
             phrases[phrase] = phrases.get(phrase, 0) + count
+        for span, count in part.spans.items():
+            spans[span] = spans.get(span, 0) + count
     titles, sections = sorted(titles_found), sorted(sections_found)
     names: set[str] = set()
     for heading in [*titles, *sections]:
@@ -371,7 +431,7 @@ def combine_vocabulary(parts: Sequence[VocabularyPart]) -> Vocabulary:
     title_names = sorted({" ".join(name_words(re.split(r"[:!?]", t)[0])) for t in titles})
     return Vocabulary(
         dict(sorted(counts.items())), sorted(n for n in names if n), _merge(groups),
-        dict(sorted(spread.items())), documents, title_names,
+        dict(sorted(spread.items())), documents, title_names, _initialisms(spans),
     )
 
 

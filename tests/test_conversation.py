@@ -154,6 +154,36 @@ def test_a_crisis_message_is_read_as_typed_and_the_topic_survives_it(session):
     assert turns[2].read_as == "how is depression treated?"
 
 
+@pytest.mark.parametrize(
+    "message, asks",
+    [
+        ("i want to end it all", False),
+        ("i dont know what to do anymore", False),
+        ("i dont know what is wrong with me", False),  # told, not asked
+        ("is it normal to feel this way", True),
+        ("i feel awful, what can i do", True),
+        ("so if its ptsd how long does therapy take", True),  # a question word, a noun and a verb mid-clause
+        ("wat are the signs of depression", True),  # shorthand spelled out first
+    ],
+)
+def test_whether_a_message_asks_something(message, asks):
+    from mhqa.conversation import asks_something
+
+    assert asks_something(message) is asks
+
+
+def test_a_flagged_message_that_asks_something_still_leans_on_the_conversation(session):
+    """The crisis classifier flags some everyday follow-ups; the resources come first, and the question
+    is still read with the conversation."""
+    turns = converse(session, "what is ocd", "can it get worse? im so scared", crisis=("can it get worse? im so scared",))
+    assert turns[1].read_as == "can ocd get worse? im so scared"
+
+
+def test_a_narrow_word_joined_to_the_name_stays_in_the_subject(session):
+    turns = converse(session, "my aunt takes clozapine for schizophrenia", "how fast does it work?")
+    assert turns[1].read_as == "how fast does clozapine for schizophrenia work?"
+
+
 # --- through the question path --------------------------------------------------------------------
 
 
