@@ -262,13 +262,45 @@ def _complete_introductions(chosen: list[Sentence], hits: Hits, word_budget: int
     return out
 
 
+READ_CANDIDATES = 4  # candidates the reader reads besides the chosen sentences
+
+
+def _unchosen(hits: Hits, chosen: list[Sentence]) -> list[Sentence]:
+    """The best candidates that selection left out, on the pages it chose (a citation's page stays
+    the page that answers), within its relevance floor."""
+    taken = {(s.passage.id, s.unit) for s in chosen}
+    pages = {_page(s) for s in chosen}
+    candidates = rank_candidates(hits)
+    floor = max(candidates[0][0] - RELATIVE_FLOOR, ABSOLUTE_FLOOR) if candidates else 0.0
+    return [s for score, s in candidates if score >= floor and _page(s) in pages and (s.passage.id, s.unit) not in taken][:READ_CANDIDATES]
+
+
+def _with_pick(chosen: list[Sentence], pick: Sentence, hits: Hits, max_sentences: int) -> list[Sentence]:
+    """The answer with the reader's pick after its first sentence (in document order with the rest),
+    dropping the last of the rest when it is full."""
+    first, rest = chosen[0], chosen[1:]
+    if len(chosen) >= max_sentences:
+        rest = rest[:-1]
+    rest = sorted([*rest, pick], key=lambda s: (s.passage.file, s.unit))
+    return _with_antecedents([first, *rest], hits)
+
+
 def assess(hits: Hits, max_sentences: int, read: Read | None = None) -> Evidence:
     """Choose the answer sentences and score them (policy.py). `read` is the reader (reader.py):
     its highest probability that a chosen sentence answers is one of the policy's signals
     (without it, as in tests of sentence choice, the score is not the policy's)."""
     sentences = select_sentences(hits, max_sentences)
-    # the reader reads the question as searched: shorthand spelled out, typos corrected, abbreviations expanded
-    question = hits.reading.search
-    reading = float(np.max(read(question, [pair_text(s.passage.title, s.passage.section, s.text) for s in sentences]))) if read and sentences else 0.0
+    reading = 0.0
+    if read and sentences:
+        # The reader reads the chosen sentences and the next best candidates, with the question as
+        # searched (shorthand spelled out, abbreviations expanded). A candidate it finds likelier to
+        # answer than every chosen one joins the answer after the first: the sentence that says how
+        # OCD is treated, beside "Treatment helps many people".
+        pool = [*sentences, *_unchosen(hits, sentences)]
+        probabilities = read(hits.reading.search, [pair_text(s.passage.title, s.passage.section, s.text) for s in pool])
+        best = int(np.argmax(probabilities))
+        if best >= len(sentences):
+            sentences = _with_pick(sentences, pool[best], hits, max_sentences)
+        reading = float(probabilities[best])
     score, signals = judge(hits, sentences, reading)
     return Evidence(sentences, score, signals, hits.reading.asks)

