@@ -278,6 +278,8 @@ def _refers(words: list[str], i: int) -> bool:
         return words[i + 1 : i + 2] not in (["year"], ["week"], ["month"], ["morning"], ["time"], ["days"], ["weekend"])
     if word in ("it", "its", "it's"):  # not "is it safe to ...", "how do I know if it's ..."
         return not extraposed_it(words, i) and words[max(0, i - 2) : i] not in (["know", "if"], ["tell", "if"], ["know", "whether"], ["tell", "whether"])
+    if word == "one":  # "which one works best", "is that one safer"; not "one of my kids", "no one"
+        return i > 0 and words[i - 1] in ("which", "that", "this")
     if word == "that":  # "why is that", "does that help"; not "true that", "medicines that help"
         return i == len(words) - 1 or i == 0 or words[i - 1] in AUXILIARIES or words[i - 1] in PREPOSITIONS
     return False

@@ -111,7 +111,7 @@ def test_a_number_is_not_a_topic(session):
     assert first.context.topic.subject != "5" and not follow_up.read_as.startswith("5")
 
 
-@pytest.mark.parametrize("fragment", ["how is it treated?", "what about side effects?", "and for kids?", "is it genetic", "side effects?", "why is that?", "what are the side effects of them"])
+@pytest.mark.parametrize("fragment", ["how is it treated?", "what about side effects?", "and for kids?", "is it genetic", "side effects?", "why is that?", "what are the side effects of them", "which one is safer"])
 def test_a_fragment_with_nothing_to_lean_on_is_refused(session, fragment):
     (turn,) = converse(session, fragment)
     assert turn.fragment and turn.read_as is None
@@ -133,6 +133,7 @@ def test_a_fragment_with_nothing_to_lean_on_is_refused(session, fragment):
         "my sister keeps washing her hands til they bleed, what should we do",  # "they" are her hands
         "my son keeps lying and stealing, is it a phase?",  # "it" is what he does
         "antidepresants how long till they work",  # "they" are the antidepressants
+        "is one of my kids more at risk of depression if I have it?",  # "one of", not "which one"
     ],
 )
 def test_a_question_that_stands_on_its_own_is_not_a_fragment(session, question):
