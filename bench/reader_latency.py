@@ -1,11 +1,12 @@
-"""What the reader adds to a question: the cold load once, and the median time to read the chosen sentences.
+"""What the reader adds to a question: the cold load once, and the median time to read what it reads.
 
     python bench/reader_latency.py --index DIR [--rounds 3]
 
 Loads the reader (resources/reader.onnx; open_session does this on a thread beside the
 encoder), then for every question of tests/data/questions.jsonl times
-Reader.probabilities on the sentences evidence.py chooses (what the policy reads;
-retrieval and selection are not timed), --rounds times. Prints medians, the mean number
+Reader.probabilities on what evidence.assess gives it: the chosen sentences and the
+candidates beside them on their pages (evidence.read_beside), with the question as searched
+(retrieval and selection are not timed), --rounds times. Prints medians, the mean number
 of sentences read and the machine.
 """
 
@@ -19,7 +20,7 @@ import statistics
 import time
 from pathlib import Path
 
-from mhqa.evidence import select_sentences
+from mhqa.evidence import rank_candidates, read_beside, select_sentences
 from mhqa.reader import Reader, pair_text
 from mhqa.session import MIN_PASSAGES, open_session
 from mhqa.settings import bundled_model_path, load_settings
@@ -41,9 +42,11 @@ def main() -> None:
         batches = []
         for question in questions:
             hits = session.searcher.search(question, passages=max(session.settings.top_k, MIN_PASSAGES))
-            chosen = select_sentences(hits, session.settings.max_sentences)
+            candidates = rank_candidates(hits)
+            chosen = select_sentences(hits, session.settings.max_sentences, candidates=candidates)
             if chosen:
-                batches.append((hits.question, [pair_text(s.passage.title, s.passage.section, s.text) for s in chosen]))
+                pool = [*chosen, *read_beside(candidates, chosen)]
+                batches.append((hits.reading.search, [pair_text(s.passage.title, s.passage.section, s.text) for s in pool]))
     reader.probabilities(*batches[0])
     timings = []
     for _ in range(args.rounds):

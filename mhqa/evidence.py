@@ -143,9 +143,12 @@ def rank_candidates(hits: Hits) -> list[tuple[float, Sentence]]:
     return candidates
 
 
-def select_sentences(hits: Hits, max_sentences: int, word_budget: int = WORD_BUDGET) -> list[Sentence]:
-    """The few sentences that best answer, best first then in document order, without repeats (module doc)."""
-    candidates = rank_candidates(hits)
+def select_sentences(
+    hits: Hits, max_sentences: int, word_budget: int = WORD_BUDGET, candidates: list[tuple[float, Sentence]] | None = None
+) -> list[Sentence]:
+    """The few sentences that best answer, best first then in document order, without repeats (module
+    doc). `candidates`: rank_candidates(hits), when the caller has them already."""
+    candidates = list(candidates) if candidates is not None else rank_candidates(hits)
     expected = hits.reading.asks
     if not candidates:
         return []
@@ -265,12 +268,11 @@ def _complete_introductions(chosen: list[Sentence], hits: Hits, word_budget: int
 READ_CANDIDATES = 4  # candidates the reader reads besides the chosen sentences
 
 
-def _unchosen(hits: Hits, chosen: list[Sentence]) -> list[Sentence]:
+def read_beside(candidates: list[tuple[float, Sentence]], chosen: list[Sentence]) -> list[Sentence]:
     """The best candidates that selection left out, on the pages it chose (a citation's page stays
     the page that answers), within its relevance floor."""
     taken = {(s.passage.id, s.unit) for s in chosen}
     pages = {_page(s) for s in chosen}
-    candidates = rank_candidates(hits)
     floor = max(candidates[0][0] - RELATIVE_FLOOR, ABSOLUTE_FLOOR) if candidates else 0.0
     return [s for score, s in candidates if score >= floor and _page(s) in pages and (s.passage.id, s.unit) not in taken][:READ_CANDIDATES]
 
@@ -289,14 +291,15 @@ def assess(hits: Hits, max_sentences: int, read: Read | None = None) -> Evidence
     """Choose the answer sentences and score them (policy.py). `read` is the reader (reader.py):
     its highest probability that a chosen sentence answers is one of the policy's signals
     (without it, as in tests of sentence choice, the score is not the policy's)."""
-    sentences = select_sentences(hits, max_sentences)
+    candidates = rank_candidates(hits)
+    sentences = select_sentences(hits, max_sentences, candidates=candidates)
     reading = 0.0
     if read and sentences:
         # The reader reads the chosen sentences and the next best candidates, with the question as
         # searched (shorthand spelled out, abbreviations expanded). A candidate it finds likelier to
         # answer than every chosen one joins the answer after the first: the sentence that says how
         # OCD is treated, beside "Treatment helps many people".
-        pool = [*sentences, *_unchosen(hits, sentences)]
+        pool = [*sentences, *read_beside(candidates, sentences)]
         probabilities = read(hits.reading.search, [pair_text(s.passage.title, s.passage.section, s.text) for s in pool])
         best = int(np.argmax(probabilities))
         if best >= len(sentences):
