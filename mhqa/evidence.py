@@ -19,6 +19,10 @@ best. When no chosen sentence states the asked-for fact, a sentence that does is
 from the same page if within twice that margin, from a second page if within it. A
 sentence that leans on the one before it ("However, ...",
 "This ...", "They ...") is quoted with that sentence or not at all.
+
+Reading (assess): the reader (reader.py) reads the chosen sentences and the next candidates
+on their pages; one it finds likelier to answer than every chosen sentence joins the answer
+after the first.
 """
 
 from __future__ import annotations

@@ -6,9 +6,10 @@ signals written by hand separated answerable from unanswerable questions well on
 questions they were written against (evidence AUROC 0.97 there, 0.85 on a new blind set).
 The reader reads the question and each chosen sentence together: a cross-encoder, MiniLM
 fine-tuned by bench/fit_reader.py on blind-written questions and shipped as int8 ONNX
-(resources/reader.onnx). policy.py takes its highest probability over the chosen sentences as
-a signal. It reads only what will be quoted (one to a few sentences), so it adds a few
-milliseconds to a question.
+(resources/reader.onnx). It reads the chosen sentences and the few next candidates on their
+pages (evidence.read_beside), with the question as searched; a candidate it prefers joins the
+answer, and policy.py takes its highest probability over what is quoted as a signal. Two
+sentences a question on average: some ten milliseconds.
 
 The sentence is read with its document's title and section (pair_text), as in training:
 "It usually starts in the teens" answers "When does OCD start?" only in the OCD brochure.
