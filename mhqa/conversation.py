@@ -370,8 +370,7 @@ def _subject(question: str, reading: Reading, vocabulary: Vocabulary) -> str | N
     names = reading.focus.names or reading.focus.missing
     if not names:
         return mention(question, vocabulary)
-    shortened = {name: [rest for rest, long in vocabulary.clipped.items() if long == name] for name in names}
-    spans = sorted(span for name in names if (span := next(filter(None, (_find(n, question) for n in [name, *shortened[name]])), None)))
+    spans = sorted(span for name in names if (span := next(filter(None, (_find(n, question) for n in [name, *vocabulary.shortened.get(name, ())])), None)))
     if not spans:
         return names[0]
     first_name = spans[0]

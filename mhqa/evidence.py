@@ -306,8 +306,10 @@ def assess(hits: Hits, max_sentences: int, read: Read | None = None) -> Evidence
         pool = [*sentences, *read_beside(candidates, sentences)]
         probabilities = read(hits.reading.search, [pair_text(s.passage.title, s.passage.section, s.text) for s in pool])
         best = int(np.argmax(probabilities))
+        reading = float(np.max(probabilities[: len(sentences)]))
         if best >= len(sentences):
-            sentences = _with_pick(sentences, pool[best], hits, max_sentences)
-        reading = float(probabilities[best])
+            picked = _with_pick(sentences, pool[best], hits, max_sentences)
+            if any(s is pool[best] for s in picked):  # not when it leans on a sentence that cannot be quoted
+                sentences, reading = picked, float(probabilities[best])
     score, signals = judge(hits, sentences, reading)
     return Evidence(sentences, score, signals, hits.reading.asks)

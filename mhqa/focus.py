@@ -253,7 +253,7 @@ def find_focus(sequence: list[Word], vocabulary: Vocabulary) -> Focus:
         if f" {name} " in covered and vocabulary.specific(name):
             found.append(name)
             covered = covered.replace(f" {name} ", " | ")
-    for rest, name in sorted(vocabulary.clipped.items(), key=lambda item: -len(item[0])):  # "social anxiety"
+    for rest, name in vocabulary.clipped.items():  # "social anxiety", longest first
         if f" {rest} " in covered and name not in found:
             found.append(name)
             covered = covered.replace(f" {rest} ", " | ")
@@ -273,7 +273,7 @@ def find_focus(sequence: list[Word], vocabulary: Vocabulary) -> Focus:
         rare = sorted(known, key=lambda r: min((zipf(p) for p in r.split()), default=9.0))
         found = [r for r in rare[:1] if min(zipf(p) for p in r.split()) < RARE_FOCUS_ZIPF]
     synonyms = {s for name in found for s in vocabulary.synonyms_of(name)}
-    synonyms.update(rest for rest, name in vocabulary.clipped.items() if name in synonyms)  # a text may say "bipolar" too
+    synonyms.update(rest for name in list(synonyms) for rest in vocabulary.shortened.get(name, ()))  # a text may say "bipolar" too
     return Focus(tuple(found), tuple(missing), weight, frozenset(synonyms))
 
 

@@ -145,8 +145,17 @@ class Vocabulary:
             if len(words) == 2 and (zipf(rest) >= CLIPPED_ZIPF or not self.specific(rest)):
                 continue
             found.setdefault(rest, set()).add(name)
-        # "anxiety disorder" and "anxiety disorders" are one name
-        return {rest: min(names) for rest, names in found.items() if len({n.rstrip("s") for n in names}) == 1}
+        # "anxiety disorder" and "anxiety disorders" are one name; longest first, as focus.find_focus tries them
+        ordered = sorted(found.items(), key=lambda item: (-len(item[0]), item[0]))
+        return {rest: min(names) for rest, names in ordered if len({n.rstrip("s") for n in names}) == 1}
+
+    @cached_property
+    def shortened(self) -> dict[str, tuple[str, ...]]:
+        """Each name's shortened forms (`clipped` the other way round): "bipolar disorder" -> ("bipolar",)."""
+        out: dict[str, tuple[str, ...]] = {}
+        for rest, name in self.clipped.items():
+            out[name] = (*out.get(name, ()), rest)
+        return out
 
     def specific(self, name: str) -> bool:
         """Whether a name picks out a topic: a document's name, or a word most documents do not use
@@ -316,11 +325,11 @@ def vocabulary_part(chunks: Iterable[tuple[str, str, str]]) -> VocabularyPart:
 
 _SPAN_TOKEN = re.compile(r"[a-z]+|[^a-z\s'’/-]+")  # words, and what ends a run (numbers, punctuation)
 _SPAN_LINKS = frozenset({"of", "and"})  # inside a run, not an initial: "duration of untreated psychosis"
-MAX_INITIALS = 6
+MAX_SPAN_WORDS = 4
 
 
 def _count_spans(text: str, spans: dict[str, int]) -> None:
-    """Count every run of 2 to 4 words (with "of"/"and" between them) that no other stop word, number
+    """Count every run of 2 to MAX_SPAN_WORDS words (with "of"/"and" between them) that no other stop word, number
     or punctuation breaks: what an abbreviation the corpus never defines may stand for (Vocabulary.expand)."""
     run: list[str] = []
     for token in [*_SPAN_TOKEN.findall(text.lower()), "."]:
@@ -331,14 +340,14 @@ def _count_spans(text: str, spans: dict[str, int]) -> None:
             if first in _SPAN_LINKS:
                 continue
             size = 0
-            for end in range(start, min(len(run), start + 2 * MAX_INITIALS)):
+            for end in range(start, len(run)):
                 if run[end] in _SPAN_LINKS:
                     continue
                 size += 1
                 if size >= 2:
                     span = " ".join(run[start : end + 1])
                     spans[span] = spans.get(span, 0) + 1
-                if size == 4:
+                if size == MAX_SPAN_WORDS:
                     break
         run = []
 
