@@ -182,6 +182,7 @@ FROZEN_CHAT = {  # likewise, for `mhqa chat` (issue 15)
     "holdout4.jsonl": "4a5b127d586eb36ec1a0f89f5ba5ff14d81a588407b38fe3893d1100e3df22c5",
     "holdout5.jsonl": "bc38d7f3491af78afc28896f624e93c51f697f9d40b83ee7907418164c42d513",
     "holdout6.jsonl": "81d0af306a89dad5af8c8c96f5f6ec3df69d954e644df5aa920507f1dd6b08cd",
+    "holdout7.jsonl": "968f4f3845919800556d93503b6f3acc76e83883065c246d7c27a720bb197426",
 }
 
 
