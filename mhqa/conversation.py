@@ -25,6 +25,10 @@ does OCD start?" asks the same of schizophrenia (when both are conditions, or bo
 treatments), and a bare name after a refused fragment ("of clozapine" after "side
 effects?") completes that fragment.
 
+A statement with a focus of its own adds to the story rather than starting afresh: "my partner
+has bpd", "she just started dbt", then "should i see her therapist too?" is read "dbt, bpd: ...",
+and a pronoun may mean either (Topic.thread; a question with a focus of its own starts afresh).
+
 A lead with a new name asks the topic's question of it even when the name is only a narrow
 word, not a focus ("how about for anorexia?" after "how is bulimia treated?"). A follow-up
 that points back and names a corpus word of its own makes that the topic ("is that
@@ -106,10 +110,11 @@ class Topic:
     question: str  # the latest question about it, as read
     asks: bool  # that question asks something of the subject besides naming it
     others: tuple[str, ...] = ()  # other things that question named, which a pronoun may mean ("stimulants")
+    thread: tuple[str, ...] = ()  # what the story so far was about, when a statement added to it ("ocd")
 
     @property
     def subjects(self) -> tuple[str, ...]:
-        return tuple(subject for subject in (self.subject, *self.others) if subject)
+        return tuple(dict.fromkeys(subject for subject in (self.subject, *self.others, *self.thread) if subject))
 
 
 @dataclass(frozen=True)
@@ -154,20 +159,33 @@ def resolve(question: str, reading: Reading, context: Context, vocabulary: Vocab
         if _treatment(topic.subject, vocabulary) == _treatment(subject or "", vocabulary):  # "how about for anorexia?"
             return _same_question(question, reading, topic, vocabulary)
     if own_focus:
-        return Turn(question, None, False, Context(_topic(question, reading, vocabulary)))
+        return Turn(question, None, False, Context(_told(_topic(question, reading, vocabulary), question, topic)))
     if crisis or context.topic is None or (subject and not _points_back(question)):
         if context.topic is None and subject is None and ((_points_back(question) and not _tells_its_own(question, reading, vocabulary)) or _elliptic(question, core)):
             return Turn(question, None, True, Context(pending=question))
         topic = context.topic
         if subject or (topic is None and not crisis):  # a first question that names nothing: a follow-up leans on all of it
-            topic = Topic(subject, question, bool(_predicate(reading)))
+            topic = _told(Topic(subject, question, bool(_predicate(reading))), question, context.topic)
         return Turn(question, None, False, Context(topic))
     text, about = rewrite(question, core, topic)
     asks = topic.asks or bool(_predicate(reading))
     if subject and _named(subject, vocabulary) and subject.lower() not in (s.lower() for s in topic.subjects):
         # "could that be psychosis?": what it names is what a later pronoun means
         return Turn(text, text, False, Context(Topic(subject, about, asks, topic.subjects)))
-    return Turn(text, text, False, Context(Topic(topic.subject, about, asks, topic.others)))
+    return Turn(text, text, False, Context(Topic(topic.subject, about, asks, topic.others, topic.thread)))
+
+
+MAX_THREAD = 2
+
+
+def _told(topic: Topic, message: str, before: Topic | None) -> Topic:
+    """A statement adds to the story so far ("my partner has bpd" + "she just started dbt"): the
+    new topic keeps what the earlier one was about, for a follow-up that leans on both ("should i
+    go to her therapist too?" reads "dbt, bpd: ..."). A question with a focus of its own starts afresh."""
+    if before is None or asks_something(message):
+        return topic
+    kept = [s for s in before.subjects if s.lower() not in (t.lower() for t in topic.subjects) and s.lower() not in message.lower()]
+    return Topic(topic.subject, topic.question, topic.asks, topic.others, tuple(kept[:MAX_THREAD]))
 
 
 def rewrite(question: str, core: str, topic: Topic) -> tuple[str, str]:
@@ -187,7 +205,7 @@ def rewrite(question: str, core: str, topic: Topic) -> tuple[str, str]:
     together = f"{base} — {question}"
     if topic.subject is None:
         return together, together
-    own = f"{topic.subject}: {question}"
+    own = f"{', '.join((topic.subject, *topic.thread))}: {question}"
     if _points_back(question):  # "those", "they": something the last question named, not its subject
         return together, own
     return own, own
@@ -272,6 +290,8 @@ def _first_clause(question: str) -> list[str]:
 
 def _refers(words: list[str], i: int) -> bool:
     word = words[i]
+    if word in ("its", "their") and words[i + 1 : i + 2] == ["own"]:  # "on its own", "on their own": an idiom, no name fits in it
+        return False
     if word in ("they", "them", "their", "theirs", "themselves"):  # not when they are the people just named
         return not PEOPLE.intersection(words[:i])
     if word in ("these", "those", "this", "ones"):  # not "this year", "these days"

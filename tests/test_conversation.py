@@ -57,6 +57,20 @@ def test_the_topic_is_the_latest_turn_that_had_one(session):
     ]
 
 
+def test_a_statement_adds_to_the_story_and_a_question_starts_afresh(session):
+    """Told "my uncle has schizophrenia" then "his doctor put him on clozapine", a bare follow-up
+    leans on both; asked "what is clozapine?" instead, it leans on clozapine alone."""
+    told = converse(session, "my uncle has schizophrenia", "his doctor put him on clozapine", "what else could help")
+    assert told[2].read_as == "clozapine, schizophrenia: what else could help"
+    asked = converse(session, "my uncle has schizophrenia", "what is clozapine?", "what else could help")
+    assert asked[2].read_as == "clozapine: what else could help"
+
+
+def test_on_its_own_is_not_a_pronoun_to_replace(session):
+    turns = converse(session, "what is lithium used for", "is that enough on its own?")
+    assert turns[1].read_as == "what is lithium used for — is that enough on its own?"
+
+
 @pytest.mark.parametrize(
     "before, switch",
     [
