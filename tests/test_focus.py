@@ -172,6 +172,7 @@ FROZEN_QUALITY = {  # committed before the code they measure changed; never read
     "holdout5.jsonl": "43d80aac94103c50d3037d7a560986b28b1b8c656442ae47c8ff81d17fdd05d1",
     "holdout6.jsonl": "216ff5bc5190acce5a411513267f8c99e508b4330038adcddefa8a9a9c1283a6",
     "holdout7.jsonl": "066e0c8d60a318259724d3e9c30d680dcd42af0aaaef2828da329c5e86d49250",
+    "holdout8.jsonl": "03712379868992fd7126b545620b792644b1691dd9924e80c7f8373b4974cb59",
 }
 
 
