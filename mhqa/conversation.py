@@ -313,7 +313,8 @@ def _tells_its_own(question: str, reading: Reading, vocabulary: Vocabulary) -> b
     like it is no fragment."""
     words = _first_clause(question)
     first = next((i for i in range(len(words)) if _refers(words, i)), len(words))
-    if any(word in POSSESSIVES and i + 1 < first for i, word in enumerate(words[:first])):
+    # "my son", "her therapist"; not the object "her" of "help her with that"
+    if any(word in POSSESSIVES and i + 1 < first and words[i + 1] not in PREPOSITIONS for i, word in enumerate(words[:first])):
         return True
     if first == len(words) or words[first] not in PLURAL_PRONOUNS:
         return False

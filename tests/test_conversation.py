@@ -125,7 +125,7 @@ def test_a_number_is_not_a_topic(session):
     assert first.context.topic.subject != "5" and not follow_up.read_as.startswith("5")
 
 
-@pytest.mark.parametrize("fragment", ["how is it treated?", "what about side effects?", "and for kids?", "is it genetic", "side effects?", "why is that?", "what are the side effects of them", "which one is safer"])
+@pytest.mark.parametrize("fragment", ["how is it treated?", "what about side effects?", "and for kids?", "is it genetic", "side effects?", "why is that?", "what are the side effects of them", "which one is safer", "how can i support her with it"])
 def test_a_fragment_with_nothing_to_lean_on_is_refused(session, fragment):
     (turn,) = converse(session, fragment)
     assert turn.fragment and turn.read_as is None
