@@ -16,7 +16,9 @@ had one, and is rewritten; the rewrite is what is retrieved:
   - a phrase that adds to the topic's question is added to it: "and in kids?" ->
     "how is bipolar disorder treated in kids?"
   - a pronoun that agrees in number with the topic is replaced by it: "how is OCD treated?"
-    (or with another thing its question named: "stimulants for his ADHD" + "how do they work?")
+    (or with another thing its question named: "stimulants for his ADHD" + "how do they work?");
+    when the story named a condition and something else, the one the pronoun's clause fits comes
+    first (a treatment "works", is taken, is "on"; a condition is "genetic", has meds "for it")
   - a pronoun that agrees with neither means something else the last question said: that
     question leads ("what meds are used for schizophrenia — what if those don't help?")
   - otherwise the topic leads: "panic disorder: side effects?"
@@ -56,7 +58,7 @@ from dataclasses import dataclass
 
 from .focus import Reading, extraposed_it, mention, read_question, shorthand
 from .lexical import tokenize
-from .vocabulary import Vocabulary, name_words
+from .vocabulary import CONDITION_NOUNS, Vocabulary, name_words
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 # Words that start a question or a request: such a turn asks something of its own.
@@ -167,7 +169,7 @@ def resolve(question: str, reading: Reading, context: Context, vocabulary: Vocab
         if subject or (topic is None and not crisis):  # a first question that names nothing: a follow-up leans on all of it
             topic = _told(Topic(subject, question, bool(_predicate(reading))), question, context.topic)
         return Turn(question, None, False, Context(topic))
-    text, about = rewrite(question, core, topic)
+    text, about = rewrite(question, core, topic, vocabulary)
     asks = topic.asks or bool(_predicate(reading))
     if subject and _named(subject, vocabulary) and subject.lower() not in (s.lower() for s in topic.subjects):
         # "could that be psychosis?": what it names is what a later pronoun means
@@ -188,7 +190,7 @@ def _told(topic: Topic, message: str, before: Topic | None) -> Topic:
     return Topic(topic.subject, topic.question, topic.asks, topic.others, tuple(kept[:MAX_THREAD]))
 
 
-def rewrite(question: str, core: str, topic: Topic) -> tuple[str, str]:
+def rewrite(question: str, core: str, topic: Topic, vocabulary: Vocabulary) -> tuple[str, str]:
     """`question`, which has no focus of its own, read with `topic` (the module doc's readings, in order);
     and what the topic's question becomes."""
     base = topic.question.rstrip(" ?.!")
@@ -199,7 +201,7 @@ def rewrite(question: str, core: str, topic: Topic) -> tuple[str, str]:
         text = f"{base} {core.rstrip(' ?.!')}?"
         return text, text
     question = _plain(question)
-    substituted = _substitute(question, topic)
+    substituted = _substitute(question, _ordered(question, topic, vocabulary))
     if substituted is not None:
         return substituted, substituted
     together = f"{base} — {question}"
@@ -356,6 +358,49 @@ def _plural(subject: str) -> bool:
     """Whether a name is plural, by its head word: "panic attacks", not "ADHD in adults"."""
     head = re.split(r"\s+(?:in|for|of|with|on|at|during|among|and|or)\s+", subject.lower())[0].split()[-1]
     return len(head) > 3 and head.endswith("s") and not head.endswith(("ss", "is", "us"))
+
+
+# What a pronoun's own clause says it stands for: a treatment is taken, works, kicks in, is safe or
+# addictive ("does it work?", "on it"); a condition runs in families, is diagnosed, treated or
+# outgrown ("is it genetic?", "meds for it"). Everyday English, not the corpus's words.
+_TREATMENT_CUES = frozenset(
+    """work works working worked kick kicks help helps helped effective addictive addicting hooked dose dosage doses
+    prescribe prescribed take taking took stop stopping quit wean safe safer given cost costs covered start starting
+    started interact interacts interaction interactions""".split()
+)
+_CONDITION_CUES = frozenset(
+    """genetic hereditary inherited families family cause causes caused diagnose diagnosed diagnosis treat treated
+    treatable cure cured curable symptoms symptom signs common contagious outgrow permanent lifelong chronic prevent
+    prevented""".split()
+)
+
+
+def _ordered(question: str, topic: Topic, vocabulary: Vocabulary) -> Topic:
+    """The topic with the subjects a pronoun's clause fits put first: "how fast does it kick in?"
+    after "my mom has depression" + "her psych mentioned esketamine" means the drug, "is there one
+    approved for it?" the condition. Unchanged when the clause says neither, or names both kinds."""
+    words = _first_clause(question)
+    at = next((i for i, word in enumerate(words) if word in {**PLURAL_PRONOUNS, **SINGULAR_PRONOUNS} and _refers(words, i)), None)
+    if at is None or len(topic.subjects) < 2:
+        return topic
+    before = words[at - 1] if at else ""
+    cues = set(words) - {words[at]}
+    wants_condition = before in ("for", "with") or bool(cues & _CONDITION_CUES)
+    wants_treatment = before in ("on", "off") or bool(cues & _TREATMENT_CUES)
+    if wants_condition == wants_treatment:
+        return topic
+    fits = [subject for subject in topic.subjects if _condition(subject, vocabulary) == wants_condition]
+    rest = [subject for subject in topic.subjects if subject not in fits]
+    if not fits:
+        return topic
+    return Topic(fits[0], topic.question, topic.asks, tuple(fits[1:] + rest))
+
+
+def _condition(subject: str, vocabulary: Vocabulary) -> bool:
+    """Whether a subject names a condition, by what the corpus calls it: a document's title or a
+    name ending in a condition noun ("ocd": obsessive compulsive disorder; "bipolar": bipolar disorder)."""
+    names = {name for phrase in vocabulary.synonyms_of(subject) for name in (phrase, vocabulary.clipped.get(phrase, ""))}
+    return any(name and (name in vocabulary.titles or name.split()[-1] in CONDITION_NOUNS) for name in names)
 
 
 def _substitute(question: str, topic: Topic, agree: bool = True) -> str | None:

@@ -66,6 +66,21 @@ def test_a_statement_adds_to_the_story_and_a_question_starts_afresh(session):
     assert asked[2].read_as == "clozapine: what else could help"
 
 
+@pytest.mark.parametrize(
+    "follow_up, read_as",
+    [
+        ("does it work fast?", "does clozapine work fast?"),  # a treatment works
+        ("can you get hooked on it?", "can you get hooked on clozapine?"),
+        ("is it genetic?", "is schizophrenia genetic?"),  # a condition is genetic
+        ("are there other meds for it?", "are there other meds for schizophrenia?"),  # a drug is for a condition
+    ],
+)
+def test_a_pronoun_means_what_its_clause_fits(session, follow_up, read_as):
+    """After a story that named a condition and then a drug, "it" is whichever the clause fits."""
+    turns = converse(session, "my uncle has schizophrenia", "his doctor put him on clozapine", follow_up)
+    assert turns[2].read_as == read_as
+
+
 def test_on_its_own_is_not_a_pronoun_to_replace(session):
     turns = converse(session, "what is lithium used for", "is that enough on its own?")
     assert turns[1].read_as == "what is lithium used for — is that enough on its own?"
