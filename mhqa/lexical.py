@@ -30,7 +30,7 @@ from typing import Sequence
 
 import numpy as np
 
-TOKENS_VERSION = 4  # bump when `tokenize` or the saved files change: saved arrays are kept per version
+TOKENS_VERSION = 5  # bump when `tokenize` or the saved files change: saved arrays are kept per version
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 STOP_WORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before being below

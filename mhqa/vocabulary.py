@@ -323,16 +323,18 @@ def vocabulary_part(chunks: Iterable[tuple[str, str, str]]) -> VocabularyPart:
     return VocabularyPart(counts, sorted(titles), sorted(sections), phrases, definitions, sorted(verbs), called, spans)
 
 
-_SPAN_TOKEN = re.compile(r"[a-z]+|[^a-z\s'’/-]+")  # words, and what ends a run (numbers, punctuation)
+_SPAN_TOKEN = re.compile(r"[a-z]+|[^a-z\s'’/-]+", re.IGNORECASE)  # words, and what ends a run (numbers, punctuation)
 _SPAN_LINKS = frozenset({"of", "and"})  # inside a run, not an initial: "duration of untreated psychosis"
 MAX_SPAN_WORDS = 4
 
 
 def _count_spans(text: str, spans: dict[str, int]) -> None:
-    """Count every run of 2 to MAX_SPAN_WORDS words (with "of"/"and" between them) that no other stop word, number
-    or punctuation breaks: what an abbreviation the corpus never defines may stand for (Vocabulary.expand)."""
+    """Count every run of 2 to MAX_SPAN_WORDS words (with "of"/"and" between them) that no other stop word, number,
+    punctuation or abbreviation breaks: what an abbreviation the corpus never defines may stand for (Vocabulary.expand)."""
     run: list[str] = []
-    for token in [*_SPAN_TOKEN.findall(text.lower()), "."]:
+    for typed in [*_SPAN_TOKEN.findall(text), "."]:
+        # an abbreviation in the text ends a run too: "ADHD effectively" stands for no "AE"
+        token = "." if typed.isupper() and len(typed) > 1 else typed.lower()
         if token.isalpha() and len(token) > 1 and (token not in STOP_WORDS or token in _SPAN_LINKS):
             run.append(token)
             continue

@@ -78,6 +78,16 @@ def test_initials_stand_for_a_phrase_only_when_the_corpus_clearly_prefers_it():
     assert _initialisms({"side effects": 5, "safe and effective": 3}) == {}
 
 
+def test_an_abbreviation_in_the_text_ends_a_run_of_words():
+    """ "ADHD effectively" is no phrase an "AE" could stand for; "side effects" is."""
+    from mhqa.vocabulary import _count_spans
+
+    spans: dict[str, int] = {}
+    _count_spans("Stimulants treat ADHD effectively. Side effects are mild.", spans)
+    assert "side effects" in spans and "stimulants treat" in spans
+    assert not any("adhd" in span.split() for span in spans)
+
+
 def test_a_condition_named_without_its_last_noun_is_the_focus(vocabulary):
     assert read_question("is social anxiety something kids grow out of", vocabulary).focus.names == ("social anxiety disorder",)
     assert read_question("my brother has bipolar", vocabulary).focus.names == ("bipolar disorder",)

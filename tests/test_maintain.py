@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from conftest import CORPUS, ROOT
+from mhqa.lexical import TOKENS_VERSION
 from index_checks import (
     MODEL_MODULES,
     SMALL,
@@ -264,7 +265,7 @@ def test_a_removed_name_of_duplicate_content_keeps_the_content(workspace, mhqa):
 
 def lexical_files(index: Path) -> dict[str, bytes]:
     """The current generation's BM25 arrays and vocabulary, as bytes."""
-    folder = current_generation(index) / "lexical" / "v4"
+    folder = current_generation(index) / "lexical" / f"v{TOKENS_VERSION}"
     return {name: (folder / name).read_bytes() for name in ("vocabulary.json", "terms.json", "data.npy", "indices.npy", "indptr.npy")}
 
 
