@@ -78,6 +78,18 @@ def test_initials_stand_for_a_phrase_only_when_the_corpus_clearly_prefers_it():
     assert _initialisms({"side effects": 5, "safe and effective": 3}) == {}
 
 
+def test_shorthand_never_hides_a_corpus_word_or_name(vocabulary):
+    """Spelling a key out must not change a word the brochures themselves use ("iv", "eeg"), nor
+    stand in for a corpus name: those the corpus defines itself."""
+    import tomllib
+
+    from mhqa.focus import SHORTHAND_FILE, shorthand
+
+    general = tomllib.loads(SHORTHAND_FILE.read_text(encoding="utf-8"))["clinical-general"]  # the list written blind
+    assert shorthand()["c/o"] == "complains of" and shorthand()["prn"] == "as needed"
+    assert not [key for key in general if key in vocabulary.every_name or key in vocabulary.words]
+
+
 def test_an_abbreviation_in_the_text_ends_a_run_of_words():
     """ "ADHD effectively" is no phrase an "AE" could stand for; "side effects" is."""
     from mhqa.vocabulary import _count_spans
