@@ -93,8 +93,9 @@ TREATMENT_NOUNS = frozenset(
     inhibitor inhibitors antidepressant antidepressants antipsychotic antipsychotics stabilizer stabilizers""".split()
 )
 _ASKING = "|".join(sorted(QUESTION_WORDS - {"list", "give", "show"}))
-# Where a question's first clause ends: a sentence's end, or a comma, dash or "and" before another question.
-_CLAUSE = re.compile(rf"[.?!;]+\s*|\s*(?:,|\s[-–—]+|\s+and|\s+but)\s+(?=(?:and\s+|but\s+)?(?:{_ASKING})\b)", re.IGNORECASE)
+# Where a question's first clause ends: a sentence's end, or a comma, dash, "and", "but" or "or" before
+# another question ("does stress go away ... or does it stick around").
+_CLAUSE = re.compile(rf"[.?!;]+\s*|\s*(?:,|\s[-–—]+|\s+and|\s+but|\s+or)\s+(?=(?:and\s+|but\s+|or\s+)?(?:{_ASKING})\b)", re.IGNORECASE)
 # People a "they" or "their" may stand for within the question itself.
 PEOPLE = frozenset(
     """someone somebody anyone anybody everyone everybody people person friend friends child children kid kids teen

@@ -124,7 +124,8 @@ def read_question(question: str, vocabulary: Vocabulary) -> Reading:
     for token in dict.fromkeys(_TOKEN.findall(text.lower())):
         typed_upper = bool(re.search(rf"\b{re.escape(token.upper())}\b", text))
         read_as = token
-        if not typed_upper and token.endswith("s") and re.search(rf"\b{re.escape(token[:-1].upper())}s\b", text) and not vocabulary.knows(token):
+        plural = token.endswith("s") and token not in shorthand() and not vocabulary.knows(token)
+        if not typed_upper and plural and re.search(rf"\b{re.escape(token[:-1].upper())}s\b", text):
             read_as, typed_upper = token[:-1], True  # a plural abbreviation: "EDs", "SEs"
         for word in _read(read_as, vocabulary, typed_upper):
             word = replace(word, typed=token) if read_as != token else word

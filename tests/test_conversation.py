@@ -163,6 +163,7 @@ def test_a_fragment_with_nothing_to_lean_on_is_refused(session, fragment):
         "my son keeps lying and stealing, is it a phase?",  # "it" is what he does
         "antidepresants how long till they work",  # "they" are the antidepressants
         "is one of my kids more at risk of depression if I have it?",  # "one of", not "which one"
+        "does grief fade by itself or does it stay for years?",  # "it" after "or" is the grief
     ],
 )
 def test_a_question_that_stands_on_its_own_is_not_a_fragment(session, question):

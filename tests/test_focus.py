@@ -87,6 +87,7 @@ def test_shorthand_never_hides_a_corpus_word_or_name(vocabulary):
 
     general = tomllib.loads(SHORTHAND_FILE.read_text(encoding="utf-8"))["clinical-general"]  # the list written blind
     assert shorthand()["c/o"] == "complains of" and shorthand()["prn"] == "as needed"
+    assert "common side effects of" in read_question("common AEs of SSRIs?", vocabulary).search  # a shorthand plural in capitals
     assert not [key for key in general if key in vocabulary.every_name or key in vocabulary.words]
 
 
