@@ -367,7 +367,8 @@ def extraposed_it(words: list[str], i: int) -> bool:
     `words`: lower case, apostrophes kept ("it's", "isn't"). A form of "be" joins the "it" (after
     it, or before it in a question); then at most two words, no article ("It is an illness that ..."
     refers back) and no participle before "to" ("It is used to treat ..."), then the clause it
-    stands for: to, that, if, whether, when or how, or "for ... to".
+    stands for: to, that, if, whether, when or how, or "for ... to"; or "worth" and a gerund ("is it
+    worth getting him evaluated").
     """
     after = words[i + 1 :]
     if words[i] == "it's":
@@ -380,7 +381,7 @@ def extraposed_it(words: list[str], i: int) -> bool:
         rest = after
     else:
         return False
-    if rest[:1] == ["true"]:
+    if rest[:1] == ["true"] or (rest[:1] == ["worth"] and rest[1:2] and rest[1].endswith("ing")):  # "is it worth trying ..."
         return True
     for size in (1, 2):
         between, tail = rest[:size], rest[size : size + 1]

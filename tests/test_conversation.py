@@ -164,6 +164,7 @@ def test_a_fragment_with_nothing_to_lean_on_is_refused(session, fragment):
         "antidepresants how long till they work",  # "they" are the antidepressants
         "is one of my kids more at risk of depression if I have it?",  # "one of", not "which one"
         "does grief fade by itself or does it stay for years?",  # "it" after "or" is the grief
+        "when is it worth getting a teenager evaluated?",  # "it" stands for the getting
     ],
 )
 def test_a_question_that_stands_on_its_own_is_not_a_fragment(session, question):
