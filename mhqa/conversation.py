@@ -28,8 +28,8 @@ treatments), and a bare name after a refused fragment ("of clozapine" after "sid
 effects?") completes that fragment.
 
 A statement with a focus of its own adds to the story rather than starting afresh: "my partner
-has bpd", "she just started dbt", then "should i see her therapist too?" is read "dbt, bpd: ...",
-and a pronoun may mean either (Topic.thread; a question with a focus of its own starts afresh).
+has bpd", "she just started dbt", then "should i see her therapist too?" is read "dbt, borderline
+personality disorder: ...", and a pronoun may mean either (Topic.thread; a question with a focus of its own starts afresh).
 
 A lead with a new name asks the topic's question of it even when the name is only a narrow
 word, not a focus ("how about for anorexia?" after "how is bulimia treated?"). A follow-up
@@ -105,6 +105,7 @@ PEOPLE = frozenset(
 
 
 POSSESSIVES = frozenset("my his her our your their".split())
+MAX_THREAD = 2  # earlier subjects a statement keeps in the story (Topic.thread)
 
 
 @dataclass(frozen=True)
@@ -178,13 +179,12 @@ def resolve(question: str, reading: Reading, context: Context, vocabulary: Vocab
     return Turn(text, text, False, Context(Topic(topic.subject, about, asks, topic.others, topic.thread)))
 
 
-MAX_THREAD = 2
-
 
 def _told(topic: Topic, message: str, before: Topic | None) -> Topic:
     """A statement adds to the story so far ("my partner has bpd" + "she just started dbt"): the
     new topic keeps what the earlier one was about, for a follow-up that leans on both ("should i
-    go to her therapist too?" reads "dbt, bpd: ..."). A question with a focus of its own starts afresh."""
+    go to her therapist too?" reads "dbt, borderline personality disorder: ..."). A question with a
+    focus of its own starts afresh. At most MAX_THREAD earlier subjects are kept."""
     if before is None or asks_something(message):
         return topic
     kept = [s for s in before.subjects if s.lower() not in (t.lower() for t in topic.subjects) and s.lower() not in message.lower()]
