@@ -22,7 +22,7 @@ Trained on the page-labelled questions alone (3 epochs, 16 candidates each), the
 separated the questions.jsonl test half less well (AUROC 0.901 against 0.941) and refused its
 unanswerable questions less often under the refitted policy (0.921 against 0.974, answering 0.956
 against 0.930); on dev5.jsonl the two were alike (policy AUROC 0.898, five-fold).
-Never read here: tune.jsonl (the policy's threshold), dev5.jsonl (the policy's weights,
+Never read here: quality/tune.jsonl (the policy's threshold), quality/dev5.jsonl (the policy's weights,
 bench/fit_evidence.py: they must be fitted on the reader's output for questions it never saw),
 the questions.jsonl test half (the check below), and any test or holdout file.
 
