@@ -42,6 +42,7 @@ EVERYDAY_ZIPF = 4.5  # about once in 30,000 words: a word whose absence from the
 RARE_ZIPF = 2.0  # the floor of the English list: rarer (or not a word at all) is rarity 1
 TYPO_ZIPF = 3.0  # below this a word may be a compound ("sleepwalking"); at or above it, it is a word in its own right
 ACRONYM_ZIPF = 3.5  # a lower-case word rarer than this may be an abbreviation ("mdd"); typed in capitals, any is
+WORD_LIKE_ZIPF = 4.0  # a corpus abbreviation this common in English is a word when typed in lower case ("sad", "act"; not "ptsd", 3.5)
 RARE_FOCUS_ZIPF = 3.0  # an unknown word this rare names a thing the corpus lacks
 _TOKEN = re.compile(r"[a-z0-9]+(?:/[a-z0-9]*|['’][a-z]+|-[a-z]+)*|[a-z0-9]*/[a-z0-9]+")
 
@@ -244,7 +245,7 @@ def find_focus(sequence: list[Word], vocabulary: Vocabulary) -> Focus:
     joined = " " + " ".join(readings) + " "
     candidates = sorted({*vocabulary.names, *(n for g in vocabulary.synonyms for n in g)}, key=lambda n: -len(n))
     # an abbreviation that is also an everyday word ("SAD", "ACT") names something only in capitals
-    lowered = {w.typed for w in sequence if not w.capitals and zipf(w.typed) >= ACRONYM_ZIPF}
+    lowered = {w.typed for w in sequence if not w.capitals and zipf(w.typed) >= WORD_LIKE_ZIPF}
     abbreviations = {n for group in vocabulary.synonyms for n in group if any(abbreviates(n, other, strict=False) for other in group if other != n)}
     found: list[str] = []
     covered = joined

@@ -101,6 +101,13 @@ def test_an_abbreviation_in_the_text_ends_a_run_of_words():
     assert not any("adhd" in span.split() for span in spans)
 
 
+def test_an_abbreviation_typed_in_lower_case_is_a_word_only_when_english_uses_it_as_one(vocabulary):
+    """ "sad" and "act" are everyday words; "ptsd", however often the web writes it, is not."""
+    focus = read_question("can kids get ptsd after a car crash", vocabulary).focus
+    assert focus.names == ("ptsd",) and "post traumatic stress disorder" in focus.synonyms
+    assert "seasonal affective disorder" not in read_question("why do i feel sad every evening", vocabulary).focus.names
+
+
 def test_a_condition_named_without_its_last_noun_is_the_focus(vocabulary):
     assert read_question("is social anxiety something kids grow out of", vocabulary).focus.names == ("social anxiety disorder",)
     assert read_question("my brother has bipolar", vocabulary).focus.names == ("bipolar disorder",)
