@@ -50,10 +50,9 @@ import torch
 from fit_crisis import batches, export, learn
 
 from mhqa import reader as reading
-from mhqa.conversation import Context, resolve
+from mhqa.conversation import Context
 from mhqa.evaluate import load_dataset
 from mhqa.evidence import rank_candidates, select_sentences
-from mhqa.focus import read_question
 from mhqa.model import describe_model, load_tokenizer
 from mhqa.session import open_session
 from mhqa.settings import bundled_model_path, load_settings
@@ -128,14 +127,13 @@ def training_rows(session, limit: int | None = None) -> tuple[list[tuple[str, st
 
 
 def _last_turn(session, turns: list[str]) -> str:
-    """The conversation's last turn as the chat reads it: the rewrite of a follow-up, else as typed."""
+    """The conversation's last turn as the chat reads it (Session.read_turn): the rewrite of a follow-up, else as typed."""
     context, text = Context(), turns[-1]
-    vocabulary = session.searcher.vocabulary
     for turn in turns:
         if turn.strip().lower() == "/new":
             context = Context()
             continue
-        read = resolve(turn, read_question(turn, vocabulary), context, vocabulary, crisis=session.crisis.check(turn).crisis)
+        read = session.read_turn(turn, context)[2]
         context, text = read.context, read.text
     return text
 

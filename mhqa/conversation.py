@@ -92,10 +92,10 @@ TREATMENT_NOUNS = frozenset(
     """therapy therapies psychotherapy treatment treatments stimulation medication medications medicine medicines
     inhibitor inhibitors antidepressant antidepressants antipsychotic antipsychotics stabilizer stabilizers""".split()
 )
-_ASKING = "|".join(sorted(QUESTION_WORDS - {"list", "give", "show"}))
+_QUESTION_WORD = "|".join(sorted(QUESTION_WORDS - {"list", "give", "show"}))
 # Where a question's first clause ends: a sentence's end, or a comma, dash, "and", "but" or "or" before
 # another question ("does stress go away ... or does it stick around").
-_CLAUSE = re.compile(rf"[.?!;]+\s*|\s*(?:,|\s[-–—]+|\s+and|\s+but|\s+or)\s+(?=(?:and\s+|but\s+|or\s+)?(?:{_ASKING})\b)", re.IGNORECASE)
+_CLAUSE = re.compile(rf"[.?!;]+\s*|\s*(?:,|\s[-–—]+|\s+and|\s+but|\s+or)\s+(?=(?:and\s+|but\s+|or\s+)?(?:{_QUESTION_WORD})\b)", re.IGNORECASE)
 # People a "they" or "their" may stand for within the question itself.
 PEOPLE = frozenset(
     """someone somebody anyone anybody everyone everybody people person friend friends child children kid kids teen
@@ -179,7 +179,6 @@ def resolve(question: str, reading: Reading, context: Context, vocabulary: Vocab
     return Turn(text, text, False, Context(Topic(topic.subject, about, asks, topic.others, topic.thread)))
 
 
-
 def _told(topic: Topic, message: str, before: Topic | None) -> Topic:
     """A statement adds to the story so far ("my partner has bpd" + "she just started dbt"): the
     new topic keeps what the earlier one was about, for a follow-up that leans on both ("should i
@@ -260,10 +259,11 @@ def asks_something(message: str) -> bool:
     table = shorthand()  # "wat are the signs", "hows it treated"
     text = re.sub(r"[a-z0-9/']+", lambda word: table.get(word.group(0), word.group(0)), message.lower())
     clauses = re.split(r"[.,;:!\n]+|\s[-–—]+\s|\b(?:and|but|so)\b", text)
-    return "?" in message or bool(_ASKING.search(text)) or any(_words(clause)[:1] and _words(clause)[0] in QUESTION_WORDS for clause in clauses)
+    return "?" in message or bool(_ASKED_INSIDE.search(text)) or any(_words(clause)[:1] and _words(clause)[0] in QUESTION_WORDS for clause in clauses)
 
 
-_ASKING = re.compile(r"\b(?:what|how|why|when|where|which|who)\s+(?!(?:to|i|you|he|she|we|they|it|that|this)\b)[a-z']+\s+(?:is|are|do|does|did|can|could|should|would|will|might)\b")
+# A question word, a word that is no pronoun, and a verb, inside a clause: "... what meds would they try".
+_ASKED_INSIDE = re.compile(r"\b(?:what|how|why|when|where|which|who)\s+(?!(?:to|i|you|he|she|we|they|it|that|this)\b)[a-z']+\s+(?:is|are|do|does|did|can|could|should|would|will|might)\b")
 
 
 def _own_focus(question: str, reading: Reading, vocabulary: Vocabulary) -> bool:

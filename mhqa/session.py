@@ -17,12 +17,12 @@ from pathlib import Path
 from .answer import Answer, compose, fragment_refusal
 from .chroma import CHUNKS
 from .clean import clean_line
-from .conversation import Context, resolve
-from .crisis import Classifier, CrisisDetector, resources_for
+from .conversation import Context, Turn, resolve
+from .crisis import Classifier, CrisisCheck, CrisisDetector, resources_for
 from .embed import load_encoder
 from .errors import ModelMismatch, UsageError
 from .evidence import assess
-from .focus import read_question
+from .focus import Reading, read_question
 from .indexer import Progress, run_index
 from .model import describe_model
 from .policy import fitted
@@ -72,9 +72,7 @@ class Session:
         text = clean_line(question)
         if not text:
             raise UsageError("the question is empty")
-        crisis = self.crisis.check(text)  # first, on what the person typed, before any rewrite
-        reading = read_question(text, self.searcher.vocabulary)
-        turn = resolve(text, reading, context, self.searcher.vocabulary, crisis=crisis.crisis)
+        crisis, reading, turn = self.read_turn(text, context)
         threshold = min_evidence if min_evidence is not None else self.threshold
         if turn.fragment:
             answer = fragment_refusal(question, threshold, crisis, self.resources)
@@ -88,6 +86,13 @@ class Session:
         if self.settings.log_file:
             _log(self.settings.log_file, answer)
         return answer, turn.context
+
+    def read_turn(self, text: str, context: Context) -> tuple[CrisisCheck, Reading, Turn]:
+        """How a turn is read after `context`: the crisis check first, on what the person typed,
+        before any rewrite; then its reading and how the conversation resolves it."""
+        crisis = self.crisis.check(text)
+        reading = read_question(text, self.searcher.vocabulary)
+        return crisis, reading, resolve(text, reading, context, self.searcher.vocabulary, crisis=crisis.crisis)
 
     def documents(self) -> list[tuple[str, SourceFacts]]:
         """The indexed documents, by title: the file name a citation gives, and what the register states."""
