@@ -361,13 +361,14 @@ def _plural(subject: str) -> bool:
     return len(head) > 3 and head.endswith("s") and not head.endswith(("ss", "is", "us"))
 
 
-# What a pronoun's own clause says it stands for: a treatment is taken, works, kicks in, is safe or
-# addictive ("does it work?", "on it"); a condition runs in families, is diagnosed, treated or
-# outgrown ("is it genetic?", "meds for it"). Everyday English, not the corpus's words.
+# What a pronoun's own clause says it stands for: a treatment is taken, works, is safe or addictive
+# ("does it work?", "on it"); a condition runs in families, is diagnosed, treated or outgrown ("is
+# it genetic?", "meds for it"). Everyday English, not the corpus's words, and none of the words
+# only a labelled conversation used ("kick in", "hooked", "given", "covered").
 _TREATMENT_CUES = frozenset(
-    """work works working worked kick kicks help helps helped effective addictive addicting hooked dose dosage doses
-    prescribe prescribed take taking took stop stopping quit wean safe safer given cost costs covered start starting
-    started interact interacts interaction interactions""".split()
+    """work works working worked help helps helped effective addictive addicting dose dosage doses prescribe
+    prescribed take taking took stop stopping quit wean safe safer start starting started interact interacts
+    interaction interactions""".split()
 )
 _CONDITION_CUES = frozenset(
     """genetic hereditary inherited families family cause causes caused diagnose diagnosed diagnosis treat treated
@@ -377,7 +378,7 @@ _CONDITION_CUES = frozenset(
 
 
 def _ordered(question: str, topic: Topic, vocabulary: Vocabulary) -> Topic:
-    """The topic with the subjects a pronoun's clause fits put first: "how fast does it kick in?"
+    """The topic with the subjects a pronoun's clause fits put first: "how fast does it work?"
     after "my mom has depression" + "her psych mentioned esketamine" means the drug, "is there one
     approved for it?" the condition. Unchanged when the clause says neither, or names both kinds."""
     words = _first_clause(question)
